@@ -1,0 +1,130 @@
+"""Safety Registry: the application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, session
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import Settings
+
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app from the environment, with ``config`` overriding any setting."""
+    app = Flask(__name__, instance_relative_config=True)
+    overrides = dict(config or {})
+    names = set(Settings.__dataclass_fields__)
+    env_values = {k: v for k, v in os.environ.items() if k in names}
+    settings = Settings.build({**env_values, **{k: v for k, v in overrides.items() if k in names}})
+    app.config.update(settings.flask_config(app.instance_path))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
+    app.config.update({k: v for k, v in overrides.items() if k not in names})
+
+    configure_logging(app)
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_context(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    level = getattr(logging, app.config["LOG_LEVEL"].upper(), logging.INFO)
+    logging.getLogger("webapp").setLevel(level)
+
+
+def register_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (every table known to the metadata)
+    from .accounts.services import load_session_user
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .i18n import get_locale
+    from .security import init_security
+    from .sms.backends import init_sms
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=get_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.sign_in"
+    login_manager.login_message = N_("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # our server-side sessions do better
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return load_session_user(user_id, session.get("sid"))
+
+    from flask_babel import gettext
+
+    login_manager.localize_callback = gettext
+    init_security(app)
+    init_sms(app)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction; it is translated where it is shown."""
+    return message
+
+
+def register_blueprints(app: Flask) -> None:
+    from .accounts import bp as accounts_bp
+    from .main import bp as main_bp
+    from .staff import bp as staff_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(staff_bp)
+    if app.config["APP_ENV"] != "production":
+        from .sms.dev import bp as dev_bp
+
+        app.register_blueprint(dev_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .errors import init_errors
+
+    init_errors(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import init_cli
+
+    init_cli(app)
+
+
+def register_template_context(app: Flask) -> None:
+    from flask import request, url_for
+
+    from .i18n import LANGUAGES, current_language
+
+    def lang_url(code: str) -> str:
+        args = {k: v for k, v in request.args.items() if k != "lang"}
+        endpoint = request.endpoint or "main.index"
+        try:
+            return url_for(endpoint, **(request.view_args or {}), **args, lang=code)
+        except Exception:  # an error page for a URL that matches no route
+            return url_for("main.index", lang=code)
+
+    @app.context_processor
+    def inject_globals():
+        return {
+            "languages": LANGUAGES,
+            "current_language": current_language(),
+            "lang_url": lang_url,
+            "program_name": app.config["PROGRAM_NAME"],
+            "show_dev_tools": app.config["APP_ENV"] != "production",
+        }

@@ -1,0 +1,246 @@
+"""Account pages. Each view parses its form, calls one service, then renders or redirects."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from functools import wraps
+
+from flask import flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import limiter
+from ..i18n import current_language
+from ..phones import masked
+from ..security import safe_next
+from . import bp, services
+from .forms import (
+    ChangePhoneForm,
+    CodeForm,
+    EmptyForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+    SettingsForm,
+    SignInForm,
+    SignUpForm,
+)
+
+SIGN_IN_LIMIT = "10 per minute;50 per hour"
+SIGN_UP_LIMIT = "10 per hour"
+CODE_SEND_LIMIT = "5 per 15 minutes"
+CODE_CHECK_LIMIT = "20 per 15 minutes"
+
+
+def _post_only(limit: str):
+    return limiter.limit(limit, methods=["POST"])
+
+
+def _attach(form, error: services.AccountError) -> None:
+    """Show a service error next to its field, or in the summary when it has none."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+def _sign_in(user) -> None:
+    # A fresh session at sign-in: nothing from before (fixation) survives, except the language.
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    session["sid"] = services.start_session(user)
+    login_user(user)
+
+
+def verified_required(view):
+    """Signed in and with a verified phone; otherwise on to the verification page."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.phone_verified:
+            return redirect(url_for("accounts.verify"))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.route("/sign-up", methods=["GET", "POST"])
+@_post_only(SIGN_UP_LIMIT)
+def sign_up():
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.dashboard"))
+    form = SignUpForm()
+    if request.method == "GET":
+        form.locale.data = current_language().code
+    if form.validate_on_submit():
+        try:
+            user = services.register(
+                phone=form.phone.e164,
+                password=form.password.data,
+                locale=form.locale.data,
+                email=form.email.data,
+                consent=form.consent.data,
+            )
+        except services.AccountError as error:
+            _attach(form, error)
+        else:
+            _sign_in(user)
+            flash(_("Your account is created. We sent a code to your phone."), "success")
+            return redirect(url_for("accounts.verify"))
+    return render_template("accounts/sign_up.html", form=form)
+
+
+@bp.route("/verify", methods=["GET", "POST"])
+@login_required
+@_post_only(CODE_CHECK_LIMIT)
+def verify():
+    if current_user.phone_verified:
+        return redirect(url_for("accounts.dashboard"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            services.verify_phone(current_user, form.code.data)
+        except services.AccountError as error:
+            _attach(form, error)
+        else:
+            flash(_("Your phone number is verified."), "success")
+            return redirect(url_for("accounts.dashboard"))
+    return render_template(
+        "accounts/verify.html", form=form, resend=EmptyForm(), phone=masked(current_user.phone)
+    )
+
+
+@bp.route("/verify/resend", methods=["POST"])
+@login_required
+@_post_only(CODE_SEND_LIMIT)
+def resend():
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            services.resend_verification(current_user)
+        except services.AccountError as error:
+            flash(str(error.message), "error")
+        else:
+            flash(_("We sent a new code."), "success")
+    return redirect(url_for("accounts.verify"))
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@_post_only(SIGN_IN_LIMIT)
+def sign_in():
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.dashboard"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.phone.e164, form.password.data)
+        except services.AccountError as error:
+            _attach(form, error)
+        else:
+            _sign_in(user)
+            if not user.phone_verified:
+                return redirect(url_for("accounts.verify"))
+            return redirect(safe_next(request.args.get("next")) or url_for("accounts.dashboard"))
+    return render_template("accounts/sign_in.html", form=form)
+
+
+@bp.route("/sign-out", methods=["POST"])
+def sign_out():
+    form = EmptyForm()
+    if form.validate_on_submit():
+        services.end_session(session.get("sid"))
+        logout_user()
+        lang = session.get("lang")
+        session.clear()
+        if lang:
+            session["lang"] = lang
+        flash(_("You are signed out."), "success")
+    return redirect(url_for("main.index"))
+
+
+@bp.route("/")
+@verified_required
+def dashboard():
+    return render_template("accounts/dashboard.html", sign_out_form=EmptyForm())
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@verified_required
+def settings():
+    form = SettingsForm(obj=current_user)
+    if form.validate_on_submit():
+        services.update_settings(current_user, locale=form.locale.data, email=form.email.data)
+        session.pop("lang", None)  # the saved choice now speaks for this person
+        flash(_("Your settings are saved."), "success")
+        return redirect(url_for("accounts.settings"))
+    return render_template("accounts/settings.html", form=form)
+
+
+@bp.route("/phone", methods=["GET", "POST"])
+@verified_required
+@_post_only(CODE_SEND_LIMIT)
+def change_phone():
+    form = ChangePhoneForm()
+    if form.validate_on_submit():
+        try:
+            services.start_phone_change(current_user, form.phone.e164, form.password.data)
+        except services.AccountError as error:
+            _attach(form, error)
+        else:
+            return redirect(url_for("accounts.confirm_phone"))
+    return render_template("accounts/change_phone.html", form=form)
+
+
+@bp.route("/phone/confirm", methods=["GET", "POST"])
+@verified_required
+@_post_only(CODE_CHECK_LIMIT)
+def confirm_phone():
+    pending = services.pending_phone_change(current_user)
+    if pending is None:
+        flash(_("Your code has expired. Enter the new number again."), "error")
+        return redirect(url_for("accounts.change_phone"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            services.confirm_phone_change(current_user, form.code.data)
+        except services.AccountError as error:
+            _attach(form, error)
+        else:
+            flash(_("Your phone number is changed."), "success")
+            return redirect(url_for("accounts.dashboard"))
+    return render_template("accounts/confirm_phone.html", form=form, phone=masked(pending))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@_post_only(CODE_SEND_LIMIT)
+def reset_request():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        # Saying a code could not be sent would tell a stranger the number has an account.
+        with suppress(services.ResendTooSoon, services.TooManyCodes, services.SmsNotSent):
+            services.request_password_reset(form.phone.e164)
+        session["reset_phone"] = form.phone.e164
+        return redirect(url_for("accounts.reset_password"))
+    return render_template("accounts/reset_request.html", form=form)
+
+
+@bp.route("/reset/code", methods=["GET", "POST"])
+@_post_only(CODE_CHECK_LIMIT)
+def reset_password():
+    phone = session.get("reset_phone")
+    if not phone:
+        return redirect(url_for("accounts.reset_request"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(phone, form.code.data, form.password.data)
+        except services.AccountError as error:
+            _attach(form, error)
+        else:
+            session.pop("reset_phone", None)
+            flash(_("Your password is changed. Sign in with your new password."), "success")
+            return redirect(url_for("accounts.sign_in"))
+    return render_template("accounts/reset_password.html", form=form, phone=masked(phone))

@@ -1,0 +1,477 @@
+"""Account operations. Each public function is one unit of work: it commits, or it raises
+an ``AccountError`` whose message is shown to the person (already translated lazily)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..audit.services import record
+from ..extensions import db
+from ..models import CodePurpose, ConsentRecord, Role, User, UserSession, VerificationCode
+from ..models.types import utcnow
+from ..sms.services import send_text
+
+TERMS_VERSION = "2026-11-01"
+
+CODE_LIFETIME = timedelta(minutes=10)
+CODE_MAX_ATTEMPTS = 5
+CODE_RESEND_INTERVAL = timedelta(seconds=60)
+CODES_PER_HOUR = 5
+SIGN_IN_WINDOW = timedelta(minutes=15)
+SIGN_IN_MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=10)
+SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
+
+# A real hash to compare against when the phone is unknown, so timing does not tell.
+_DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
+
+
+class AccountError(Exception):
+    """A problem the person can fix; ``field`` names the form field it belongs to."""
+
+    message = _l("Something went wrong. Please try again.")
+    field: str | None = None
+
+    def __init__(self, message=None, field: str | None = None):
+        super().__init__()
+        if message is not None:
+            self.message = message
+        if field is not None:
+            self.field = field
+
+
+class PhoneTaken(AccountError):
+    message = _l("An account already uses this phone number. Sign in or reset your password.")
+    field = "phone"
+
+
+class InvalidCredentials(AccountError):
+    message = _l("The phone number or password is not right.")
+
+
+class WrongPassword(AccountError):
+    message = _l("The password is not right.")
+    field = "password"
+
+
+class AccountLocked(AccountError):
+    message = _l(
+        "Too many failed attempts. This account is locked for 10 minutes. "
+        "You can reset your password by text message."
+    )
+
+
+class CodeProblem(AccountError):
+    message = _l("The code is not right. Check the latest text we sent and try again.")
+    field = "code"
+
+
+class CodeExpired(CodeProblem):
+    message = _l("The code has expired or was already used. Ask for a new code.")
+
+
+class CodeAttemptsExhausted(CodeProblem):
+    message = _l("Too many wrong codes. Ask for a new code.")
+
+
+class ResendTooSoon(AccountError):
+    message = _l("We sent a code less than a minute ago. Please wait before asking again.")
+
+
+class TooManyCodes(AccountError):
+    message = _l("Too many codes were sent to this number. Please try again in an hour.")
+
+
+class SmsNotSent(AccountError):
+    message = _l("We could not send a text to this number. Check it and try again.")
+    field = "phone"
+
+
+# --- passwords and codes -------------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def _code_hash(purpose: str, phone: str, code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{purpose}:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _issue_code(user: User, purpose: CodePurpose, phone: str) -> VerificationCode:
+    """Create a code for ``phone``, supersede older ones and text it. Does not commit."""
+    now = utcnow()
+    recent = db.session.execute(
+        select(func.count(), func.max(VerificationCode.created_at)).where(
+            VerificationCode.phone == phone,
+            VerificationCode.purpose == purpose.value,
+            VerificationCode.created_at > now - timedelta(hours=1),
+        )
+    ).one()
+    count, latest = recent
+    if latest is not None and now - latest < CODE_RESEND_INTERVAL:
+        raise ResendTooSoon()
+    if count >= CODES_PER_HOUR:
+        raise TooManyCodes()
+    db.session.execute(
+        update(VerificationCode)
+        .where(
+            VerificationCode.user_id == user.id,
+            VerificationCode.purpose == purpose.value,
+            VerificationCode.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    row = VerificationCode(
+        user_id=user.id,
+        purpose=purpose.value,
+        phone=phone,
+        code_hash=_code_hash(purpose.value, phone, code),
+        created_at=now,
+        expires_at=now + CODE_LIFETIME,
+    )
+    db.session.add(row)
+    message = send_text(phone, purpose.value, user.locale, code=code)
+    if message.status == "failed":
+        db.session.delete(row)  # a code nobody received must not count against the person
+        db.session.commit()
+        raise SmsNotSent()
+    return row
+
+
+def _check_code(user: User, purpose: CodePurpose, code: str) -> VerificationCode:
+    """The pending code row if ``code`` matches it; every wrong try is committed."""
+    row = db.session.scalar(
+        select(VerificationCode)
+        .where(VerificationCode.user_id == user.id, VerificationCode.purpose == purpose.value)
+        .order_by(VerificationCode.id.desc())
+        .limit(1)
+    )
+    now = utcnow()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise CodeExpired()
+    if row.attempts >= CODE_MAX_ATTEMPTS:
+        raise CodeAttemptsExhausted()
+    row.attempts += 1
+    expected = row.code_hash
+    given = _code_hash(purpose.value, row.phone, code.strip())
+    if not hmac.compare_digest(expected, given):
+        record(
+            "code.check",
+            outcome="failure",
+            actor=user,
+            subject_type="user",
+            subject_id=user.id,
+            reason=purpose.value,
+        )
+        db.session.commit()
+        if row.attempts >= CODE_MAX_ATTEMPTS:
+            raise CodeAttemptsExhausted()
+        raise CodeProblem()
+    row.used_at = now
+    return row
+
+
+# --- sign-up and phone verification --------------------------------------------------------
+
+
+def find_user_by_phone(phone: str) -> User | None:
+    return db.session.scalar(select(User).where(User.phone == phone))
+
+
+def register(*, phone: str, password: str, locale: str, email: str | None, consent: bool) -> User:
+    """Create a resident account and text a verification code to its phone."""
+    if not consent:
+        raise AccountError(_l("You must agree to the terms and privacy notice."), field="consent")
+    existing = find_user_by_phone(phone)
+    if existing is not None:
+        if existing.phone_verified or existing.role != Role.RESIDENT.value:
+            raise PhoneTaken()
+        # An unverified sign-up proves nothing: whoever can receive the code takes the number.
+        record("account.replaced_unverified", subject_type="user", subject_id=existing.id)
+        db.session.delete(existing)
+        db.session.flush()
+    user = User(
+        phone=phone,
+        password_hash=hash_password(password),
+        locale=locale,
+        email=email or None,
+        role=Role.RESIDENT.value,
+    )
+    db.session.add(user)
+    db.session.flush()
+    db.session.add(
+        ConsentRecord(
+            user_id=user.id,
+            phone=phone,
+            kind="terms_privacy",
+            granted=True,
+            version=TERMS_VERSION,
+            channel="web",
+        )
+    )
+    record("account.created", actor=user, subject_type="user", subject_id=user.id)
+    _issue_code(user, CodePurpose.VERIFY_PHONE, phone)
+    db.session.commit()
+    return user
+
+
+def resend_verification(user: User) -> None:
+    if user.phone_verified:
+        return
+    _issue_code(user, CodePurpose.VERIFY_PHONE, user.phone)
+    db.session.commit()
+
+
+def verify_phone(user: User, code: str) -> None:
+    _check_code(user, CodePurpose.VERIFY_PHONE, code)
+    user.phone_verified_at = utcnow()
+    record("phone.verified", actor=user, subject_type="user", subject_id=user.id)
+    db.session.commit()
+
+
+# --- signing in and out --------------------------------------------------------------------
+
+
+def authenticate(phone: str, password: str) -> User:
+    """The account for ``phone`` and ``password``; counts failures and locks the account."""
+    now = utcnow()
+    user = find_user_by_phone(phone)
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        record("sign_in", outcome="failure", reason="unknown account")
+        db.session.commit()
+        raise InvalidCredentials()
+    if user.locked_until is not None and user.locked_until > now:
+        record("sign_in", outcome="locked", actor=user, subject_type="user", subject_id=user.id)
+        db.session.commit()
+        raise AccountLocked()
+    if not check_password_hash(user.password_hash, password):
+        if user.failure_window_started_at is None or (
+            now - user.failure_window_started_at > SIGN_IN_WINDOW
+        ):
+            user.failure_window_started_at = now
+            user.failed_sign_ins = 0
+        user.failed_sign_ins += 1
+        record(
+            "sign_in",
+            outcome="failure",
+            actor=user,
+            subject_type="user",
+            subject_id=user.id,
+            reason="wrong password",
+        )
+        if user.failed_sign_ins >= SIGN_IN_MAX_FAILURES:
+            user.locked_until = now + LOCKOUT
+            user.failed_sign_ins = 0
+            user.failure_window_started_at = None
+            record("account.locked", actor=user, subject_type="user", subject_id=user.id)
+            db.session.commit()
+            raise AccountLocked()
+        db.session.commit()
+        raise InvalidCredentials()
+    if not user.is_active:
+        record(
+            "sign_in",
+            outcome="denied",
+            actor=user,
+            subject_type="user",
+            subject_id=user.id,
+            reason="account disabled",
+        )
+        db.session.commit()
+        raise AccountError(
+            _l("This account is disabled. Contact the city if you think this is a mistake.")
+        )
+    user.failed_sign_ins = 0
+    user.failure_window_started_at = None
+    user.locked_until = None
+    record("sign_in", actor=user, subject_type="user", subject_id=user.id)
+    db.session.commit()
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User) -> str:
+    """A new server-side session; the returned token goes in the (signed) cookie only."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(user_id=user.id, token_hash=_token_hash(token)))
+    db.session.commit()
+    return token
+
+
+def end_session(token: str | None) -> None:
+    if not token:
+        return
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == _token_hash(token), UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    db.session.commit()
+
+
+def revoke_all_sessions(user: User) -> None:
+    """Sign ``user`` out everywhere. Does not commit."""
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def load_session_user(user_id: str, token: str | None) -> User | None:
+    """The user of a live session, or None when the session was revoked or never existed."""
+    if not token or not user_id.isdigit():
+        return None
+    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
+    if row is None or row.revoked_at is not None or row.user_id != int(user_id):
+        return None
+    user = row.user
+    if not user.is_active:
+        return None
+    now = utcnow()
+    if now - row.last_seen_at > SESSION_TOUCH_INTERVAL:
+        row.last_seen_at = now
+        db.session.commit()
+    return user
+
+
+# --- password reset ------------------------------------------------------------------------
+
+
+def request_password_reset(phone: str) -> None:
+    """Text a reset code when a verified account uses ``phone``; say nothing either way."""
+    user = find_user_by_phone(phone)
+    if user is None or not user.phone_verified:
+        record("password_reset.requested", outcome="unknown account")
+        db.session.commit()
+        return
+    _issue_code(user, CodePurpose.RESET_PASSWORD, phone)
+    record("password_reset.requested", actor=user, subject_type="user", subject_id=user.id)
+    db.session.commit()
+
+
+def reset_password(phone: str, code: str, new_password: str) -> User:
+    user = find_user_by_phone(phone)
+    if user is None:
+        raise CodeExpired()
+    _check_code(user, CodePurpose.RESET_PASSWORD, code)
+    user.password_hash = hash_password(new_password)
+    user.locked_until = None
+    user.failed_sign_ins = 0
+    user.failure_window_started_at = None
+    revoke_all_sessions(user)
+    record("password_reset", actor=user, subject_type="user", subject_id=user.id)
+    db.session.commit()
+    return user
+
+
+# --- account settings ----------------------------------------------------------------------
+
+
+def start_phone_change(user: User, new_phone: str, password: str) -> None:
+    """Check the password and text a code to ``new_phone``; the number changes on confirm."""
+    if not check_password_hash(user.password_hash, password):
+        record(
+            "phone.change",
+            outcome="failure",
+            actor=user,
+            subject_type="user",
+            subject_id=user.id,
+            reason="wrong password",
+        )
+        db.session.commit()
+        raise WrongPassword()
+    if new_phone == user.phone:
+        raise AccountError(_l("This is already your phone number."), field="phone")
+    other = find_user_by_phone(new_phone)
+    if other is not None and other.phone_verified:
+        raise PhoneTaken()
+    _issue_code(user, CodePurpose.CHANGE_PHONE, new_phone)
+    db.session.commit()
+
+
+def pending_phone_change(user: User) -> str | None:
+    row = db.session.scalar(
+        select(VerificationCode)
+        .where(
+            VerificationCode.user_id == user.id,
+            VerificationCode.purpose == CodePurpose.CHANGE_PHONE.value,
+            VerificationCode.used_at.is_(None),
+            VerificationCode.expires_at > utcnow(),
+        )
+        .order_by(VerificationCode.id.desc())
+        .limit(1)
+    )
+    return row.phone if row else None
+
+
+def confirm_phone_change(user: User, code: str) -> None:
+    row = _check_code(user, CodePurpose.CHANGE_PHONE, code)
+    other = find_user_by_phone(row.phone)
+    if other is not None and other.id != user.id:
+        if other.phone_verified:
+            db.session.rollback()
+            raise PhoneTaken(field="code")
+        db.session.delete(other)  # an unverified squatter on the number
+        db.session.flush()
+    user.phone = row.phone
+    user.phone_verified_at = utcnow()
+    record("phone.changed", actor=user, subject_type="user", subject_id=user.id)
+    db.session.commit()
+
+
+def update_settings(user: User, *, locale: str, email: str | None) -> None:
+    user.locale = locale
+    user.email = email or None
+    record("account.settings_changed", actor=user, subject_type="user", subject_id=user.id)
+    db.session.commit()
+
+
+# --- staff ---------------------------------------------------------------------------------
+
+
+def create_staff(*, phone: str, role: Role, password: str, locale: str = "en") -> User:
+    """Create a staff account (from the CLI); an admin vouches for the phone number."""
+    if find_user_by_phone(phone) is not None:
+        raise PhoneTaken()
+    user = User(
+        phone=phone,
+        password_hash=hash_password(password),
+        role=role.value,
+        locale=locale,
+        phone_verified_at=utcnow(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    record("staff.created", subject_type="user", subject_id=user.id, reason=f"role={role.value}")
+    db.session.commit()
+    return user
+
+
+def change_role(user: User, role: Role, *, actor: User | None = None) -> None:
+    old = user.role
+    user.role = role.value
+    revoke_all_sessions(user)
+    record(
+        "role.changed",
+        actor=actor,
+        subject_type="user",
+        subject_id=user.id,
+        reason=f"{old}->{role.value}",
+    )
+    db.session.commit()

@@ -1,0 +1,66 @@
+"""Command-line tools: ``flask --app wsgi users ...`` and ``flask --app wsgi audit ...``."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+
+import click
+from flask import Flask, current_app
+
+from .accounts.passwords import MAX_LENGTH, MIN_LENGTH, is_common
+from .accounts.services import AccountError, create_staff
+from .audit.services import verify_chain
+from .models import Role
+from .phones import InvalidPhoneNumber, to_e164
+
+users = click.Group("users", help="Manage accounts.")
+audit = click.Group("audit", help="Inspect the audit log.")
+
+
+@users.command("create")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--phone", required=True, help="Mobile number; stored in E.164.")
+@click.option("--locale", default="en", show_default=True)
+@click.option("--generate-password", is_flag=True, help="Generate a password and print it once.")
+def create_user(role: str, phone: str, locale: str, generate_password: bool) -> None:
+    """Create a staff account (or a resident) with a password prompted or generated."""
+    try:
+        e164 = to_e164(phone, current_app.config["SMS_DEFAULT_REGION"])
+    except InvalidPhoneNumber:
+        raise click.BadParameter("not a valid phone number", param_hint="--phone") from None
+    if generate_password:
+        password = secrets.token_urlsafe(18)
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        if not MIN_LENGTH <= len(password) <= MAX_LENGTH or is_common(password):
+            raise click.ClickException(
+                f"the password must be {MIN_LENGTH} to {MAX_LENGTH} characters and not common"
+            )
+    try:
+        user = create_staff(phone=e164, role=Role(role), password=password, locale=locale)
+    except AccountError as error:
+        raise click.ClickException(str(error.message)) from None
+    click.echo(f"Created user {user.id} with role {user.role}.")
+    if generate_password:
+        click.echo(f"Password (shown once, store it safely): {password}")
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit log's hash chain; exit 1 at the first row that does not match."""
+    report = verify_chain()
+    if report.ok:
+        click.echo(f"Audit log intact: {report.checked} events checked.")
+        return
+    click.echo(
+        f"Audit log BROKEN at event {report.first_bad_id} "
+        f"({report.checked} events before it are intact).",
+        err=True,
+    )
+    sys.exit(1)
+
+
+def init_cli(app: Flask) -> None:
+    app.cli.add_command(users)
+    app.cli.add_command(audit)

@@ -1,0 +1,166 @@
+"""Typed settings read from the environment, validated before the app starts.
+
+Every variable is documented in README.md ("Configuration"). ``Settings.from_env`` reads
+them; ``create_app(config)`` may override any of them with a mapping (the tests do).
+Production refuses to start without a real secret key or with debug on.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+ENVIRONMENTS = ("production", "development", "testing")
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely; the message says which variable to fix."""
+
+
+def _bool(value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgres://`` and ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    APP_ENV: str = "production"
+    SECRET_KEY: str = ""
+    DEBUG: bool = False
+    DATABASE_URL: str = ""
+    PUBLIC_BASE_URL: str = ""
+    SMS_BACKEND: str = ""  # "twilio" or "outbox"; empty picks twilio when credentials are set
+    SMS_DEFAULT_REGION: str = "US"
+    TWILIO_ACCOUNT_SID: str = ""
+    TWILIO_AUTH_TOKEN: str = field(default="", repr=False)
+    TWILIO_FROM_NUMBER: str = ""
+    TWILIO_MESSAGING_SERVICE_SID: str = ""
+    TWILIO_API_BASE_URL: str = ""  # only for a local fake of Twilio's API
+    RATELIMIT_STORAGE_URI: str = "memory://"
+    RATELIMIT_ENABLED: bool = True
+    TRUSTED_PROXIES: int = 0
+    DEFAULT_LOCALE: str = "en"
+    PROGRAM_NAME: str = "Safety Registry"
+    LOG_LEVEL: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in environ:
+                values[f.name] = environ[f.name]
+        return cls.build(values)
+
+    @classmethod
+    def build(cls, values: Mapping[str, Any]) -> Settings:
+        typed: dict[str, Any] = {}
+        names = {f.name: f for f in fields(cls)}
+        for key, raw in values.items():
+            if key not in names:
+                continue
+            default = names[key].default
+            try:
+                if isinstance(default, bool):
+                    typed[key] = _bool(raw)
+                elif isinstance(default, int):
+                    typed[key] = int(raw)
+                else:
+                    typed[key] = str(raw).strip()
+            except ValueError as exc:
+                raise ConfigError(f"{key}: {exc}") from None
+        settings = cls(**typed)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.APP_ENV not in ENVIRONMENTS:
+            raise ConfigError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}")
+        if self.APP_ENV == "production":
+            if len(self.SECRET_KEY) < 32:
+                raise ConfigError(
+                    "SECRET_KEY must be set to a random value of at least 32 characters in "
+                    'production (python -c "import secrets; print(secrets.token_hex(32))")'
+                )
+            if self.DEBUG:
+                raise ConfigError("DEBUG must be off in production")
+        if self.SMS_BACKEND not in ("", "twilio", "outbox"):
+            raise ConfigError("SMS_BACKEND must be 'twilio' or 'outbox'")
+        if self.sms_backend == "twilio":
+            if not (self.TWILIO_ACCOUNT_SID and self.TWILIO_AUTH_TOKEN):
+                raise ConfigError(
+                    "SMS_BACKEND=twilio needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+                )
+            if not (self.TWILIO_FROM_NUMBER or self.TWILIO_MESSAGING_SERVICE_SID):
+                raise ConfigError(
+                    "SMS_BACKEND=twilio needs TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID"
+                )
+        if self.TRUSTED_PROXIES < 0:
+            raise ConfigError("TRUSTED_PROXIES must be 0 or more")
+        if self.PUBLIC_BASE_URL and not self.PUBLIC_BASE_URL.startswith(("https://", "http://")):
+            raise ConfigError("PUBLIC_BASE_URL must start with https:// (or http:// locally)")
+
+    @property
+    def sms_backend(self) -> str:
+        if self.SMS_BACKEND:
+            return self.SMS_BACKEND
+        return "twilio" if self.TWILIO_ACCOUNT_SID and self.TWILIO_AUTH_TOKEN else "outbox"
+
+    def flask_config(self, instance_path: str) -> dict[str, Any]:
+        """The Flask/extension keys derived from these settings."""
+        production = self.APP_ENV == "production"
+        secret = self.SECRET_KEY or _instance_secret(instance_path)
+        database_url = self.DATABASE_URL or "sqlite:///" + str(
+            Path(instance_path) / "safety-registry.sqlite3"
+        )
+        return {
+            **asdict(self),
+            "SMS_BACKEND": self.sms_backend,
+            "SECRET_KEY": secret,
+            "DEBUG": self.DEBUG,
+            "TESTING": self.APP_ENV == "testing",
+            "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": production,
+            "SESSION_COOKIE_NAME": "__Host-session" if production else "session",
+            "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "REMEMBER_COOKIE_SECURE": production,
+            "WTF_CSRF_TIME_LIMIT": 3600 * 4,
+            "BABEL_DEFAULT_LOCALE": self.DEFAULT_LOCALE,
+            "BABEL_DEFAULT_TIMEZONE": "UTC",
+            "RATELIMIT_HEADERS_ENABLED": True,
+            "MAX_CONTENT_LENGTH": 256 * 1024,
+        }
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A development/testing key kept in the instance folder so sessions survive restarts."""
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,70 @@
+"""Translated error pages (HTML), JSON for API-ish clients."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: (_l("Bad request"), _l("We could not understand that request. Go back and try again.")),
+    403: (_l("Not allowed"), _l("You do not have permission to see this page.")),
+    404: (_l("Page not found"), _l("If you typed the web address, check it is correct.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way. Go back and try again.")),
+    413: (_l("Too much data"), _l("What you sent is too large. Please send less.")),
+    429: (
+        _l("Too many attempts"),
+        _l("You have tried too many times. Please wait a few minutes and try again."),
+    ),
+    500: (
+        _l("Sorry, there is a problem with the service"),
+        _l("Please try again later. In an emergency, call 911."),
+    ),
+}
+CSRF_MESSAGE = _l(
+    "This form expired or was sent from another site. Go back, reload the page and try again."
+)
+
+
+def render_error(code: int, detail=None):
+    title, message = MESSAGES.get(code, MESSAGES[500])
+    if request.path.startswith("/api/") or request.path == "/healthz":
+        return {"error": str(title)}, code
+    return render_template(
+        "errors/error.html", code=code, title=title, message=detail or message
+    ), code
+
+
+def init_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_error(400, CSRF_MESSAGE)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if error.code is None or error.code < 400:
+            return error
+        if error.code not in MESSAGES:
+            return error
+        response = render_error(error.code)
+        if error.code == 429:
+            retry = getattr(error, "retry_after", None)
+            if retry:
+                body, status = response
+                return body, status, {"Retry-After": str(retry)}
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        log.exception("unhandled error")
+        from .extensions import db
+
+        db.session.rollback()
+        return render_error(500)
+
+    app.register_error_handler(InternalServerError, lambda e: render_error(500))

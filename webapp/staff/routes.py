@@ -1,0 +1,56 @@
+"""Staff consoles, one per role. Each page is behind ``role_required``."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+
+from ..models import Role
+from ..security import role_required
+from . import bp
+
+CONSOLES = {
+    Role.MODERATOR: ("staff.moderation", _l("Moderation console")),
+    Role.OFFICER: ("staff.police", _l("Police console")),
+    Role.DISPATCHER: ("staff.dispatch", _l("Dispatch console")),
+    Role.ADMIN: ("staff.admin", _l("Administration console")),
+}
+
+
+@bp.route("/")
+@login_required
+def index():
+    """Send staff to their own console; residents have none."""
+    console = CONSOLES.get(current_user.role_enum)
+    if console is None:
+        abort(403)
+    return redirect(url_for(console[0]))
+
+
+def _console(role: Role):
+    return render_template("staff/console.html", title=CONSOLES[role][1], role=role)
+
+
+@bp.route("/moderation")
+@role_required(Role.MODERATOR)
+def moderation():
+    return _console(Role.MODERATOR)
+
+
+@bp.route("/police")
+@role_required(Role.OFFICER)
+def police():
+    return _console(Role.OFFICER)
+
+
+@bp.route("/dispatch")
+@role_required(Role.DISPATCHER)
+def dispatch():
+    return _console(Role.DISPATCHER)
+
+
+@bp.route("/admin")
+@role_required(Role.ADMIN)
+def admin():
+    return _console(Role.ADMIN)
