@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 
 from .accounts.passwords import MAX_LENGTH, MIN_LENGTH, is_common
-from .accounts.services import AccountError, create_staff
+from .accounts.services import AccountError, create_account
 from .audit.services import verify_chain
 from .models import Role
 from .phones import InvalidPhoneNumber, to_e164
@@ -38,7 +38,7 @@ def create_user(role: str, phone: str, locale: str, generate_password: bool) -> 
                 f"the password must be {MIN_LENGTH} to {MAX_LENGTH} characters and not common"
             )
     try:
-        user = create_staff(phone=e164, role=Role(role), password=password, locale=locale)
+        user = create_account(phone=e164, role=Role(role), password=password, locale=locale)
     except AccountError as error:
         raise click.ClickException(str(error.message)) from None
     click.echo(f"Created user {user.id} with role {user.role}.")

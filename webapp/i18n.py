@@ -75,8 +75,4 @@ def current_language() -> Language:
     return BY_CODE.get(str(babel_locale()), BY_CODE["en"])
 
 
-def language_choices() -> list[tuple[str, str]]:
-    return [(lang.code, lang.name) for lang in LANGUAGES]
-
-
 __all__ = ["LANGUAGES", "LOCALE_CODES", "current_language", "force_locale", "get_locale"]

@@ -99,7 +99,8 @@ def upgrade():
     sa.Column('failure_window_started_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
-    sa.UniqueConstraint('phone', name=op.f('uq_users_phone'))
+    sa.UniqueConstraint('phone', name=op.f('uq_users_phone')),
+    sqlite_autoincrement=True,
     )
     op.create_table('consent_records',
     sa.Column('id', sa.Integer(), nullable=False),

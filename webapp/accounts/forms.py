@@ -6,9 +6,10 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, Optional, Regexp, ValidationError
 
-from ..i18n import language_choices
+from ..i18n import LANGUAGES
 from ..phones import InvalidPhoneNumber, to_e164
 from .passwords import MAX_LENGTH, MIN_LENGTH, is_common
 
@@ -60,7 +61,11 @@ def phone_field(label=None):
 
 
 def language_field():
-    return SelectField(_l("Language for the site and text messages"), choices=language_choices())
+    # Each option names its language in that language, marked up so screen readers say it right.
+    choices = [
+        SelectChoice(lang.code, lang.name, render_kw={"lang": lang.tag}) for lang in LANGUAGES
+    ]
+    return SelectField(_l("Language for the site and text messages"), choices=choices)
 
 
 def email_field():

@@ -445,8 +445,8 @@ def update_settings(user: User, *, locale: str, email: str | None) -> None:
 # --- staff ---------------------------------------------------------------------------------
 
 
-def create_staff(*, phone: str, role: Role, password: str, locale: str = "en") -> User:
-    """Create a staff account (from the CLI); an admin vouches for the phone number."""
+def create_account(*, phone: str, role: Role, password: str, locale: str = "en") -> User:
+    """Create an account of any role from the CLI; whoever runs it vouches for the phone."""
     if find_user_by_phone(phone) is not None:
         raise PhoneTaken()
     user = User(

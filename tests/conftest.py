@@ -1,0 +1,224 @@
+"""Fixtures, layered: ``app`` -> ``client`` -> ``sign_in_as(role)``; builders for users.
+
+The suite runs on SQLite by default and on PostgreSQL when ``TEST_DATABASE_URL`` is set
+(``make test`` does both). The schema is built once per run by the real migrations; each
+test then gets a clean database (a fresh copy of the migrated SQLite file, or truncated
+PostgreSQL tables).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from webapp import create_app
+from webapp.accounts import services as account_services
+from webapp.extensions import db
+from webapp.models import OutboundMessage, Role
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+SECRET = "test-secret-key-" + "x" * 32
+PASSWORD = "correct horse battery staple"
+
+_phone_counter = iter(range(100, 10_000))
+
+
+def base_config(database_url: str, **extra) -> dict:
+    return {
+        "APP_ENV": "testing",
+        "SECRET_KEY": SECRET,
+        "DATABASE_URL": database_url,
+        "SMS_BACKEND": "outbox",
+        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        **extra,
+    }
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory) -> str:
+    """Build the schema once with the real migrations; return the database URL."""
+    if PG_URL:
+        engine = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+        engine.dispose()
+        url = PG_URL
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("template") / "template.sqlite3")
+    app = create_app(base_config(url))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _fresh_database(template_url: str, tmp_path: Path) -> str:
+    if PG_URL:
+        return template_url
+    copy = tmp_path / "db.sqlite3"
+    shutil.copyfile(template_url.removeprefix("sqlite:///"), copy)
+    return "sqlite:///" + str(copy)
+
+
+def _truncate_postgres(app: Flask) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def make_app(migrated_database, tmp_path) -> Iterator[Callable[..., Flask]]:
+    """Build an app on a clean database, with settings overridden by keyword."""
+    url = _fresh_database(migrated_database, tmp_path)
+    apps: list[Flask] = []
+
+    def build(**overrides) -> Flask:
+        app = create_app(base_config(url, **overrides))
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    if PG_URL and apps:
+        _truncate_postgres(apps[0])
+
+
+@pytest.fixture
+def app(make_app) -> Flask:
+    """The app on a clean database. No context is pushed: each request gets its own, as in
+    production (a shared one would keep ``g``, and Flask-Login's cached user, across
+    requests). Tests that read the database use ``with app.app_context():``."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    return app.test_client()
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/") -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = CSRF_RE.search(page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def submit(client: FlaskClient, path: str, data: dict, *, page: str | None = None, **kwargs):
+    """POST ``data`` to ``path`` the way a browser would: with the form's CSRF token."""
+    token = csrf_token(client, page or path)
+    return client.post(path, data={"csrf_token": token, **data}, **kwargs)
+
+
+def new_phone() -> str:
+    """A fresh, valid Chicago number in E.164 (555-01xx are reserved for fiction)."""
+    n = next(_phone_counter)
+    return f"+1312555{n:04d}"
+
+
+@dataclass(frozen=True)
+class Account:
+    """What a test needs to know of an account, usable outside any app context."""
+
+    id: int
+    phone: str
+    role: str
+    password: str = PASSWORD
+
+
+@dataclass(frozen=True)
+class Text:
+    to: str
+    body: str
+    template: str
+    locale: str
+    status: str
+
+
+def texts_to(app: Flask, phone: str) -> list[Text]:
+    """Every text sent to ``phone``, oldest first, read from the outbox table."""
+    with app.app_context():
+        rows = db.session.scalars(
+            select(OutboundMessage).where(OutboundMessage.to == phone).order_by(OutboundMessage.id)
+        ).all()
+        return [Text(m.to, m.body, m.template, m.locale, m.status) for m in rows]
+
+
+def last_code(app: Flask, phone: str) -> str:
+    """The 6-digit code in the latest text to ``phone``."""
+    messages = texts_to(app, phone)
+    assert messages, f"no text was sent to {phone}"
+    match = re.search(r"(?<!\d)(\d{6})(?!\d)", messages[-1].body)
+    assert match, messages[-1].body
+    return match.group(1)
+
+
+@pytest.fixture
+def make_user(app) -> Callable[..., Account]:
+    """Builder for accounts: ``make_user(Role.OFFICER, locale="es", verified=False)``."""
+
+    def build(
+        role: Role = Role.RESIDENT,
+        *,
+        phone: str | None = None,
+        password: str = PASSWORD,
+        locale: str = "en",
+        verified: bool = True,
+    ) -> Account:
+        phone = phone or new_phone()
+        with app.app_context():
+            user = account_services.create_account(
+                phone=phone, role=role, password=password, locale=locale
+            )
+            if not verified:
+                user.phone_verified_at = None
+                db.session.commit()
+            return Account(user.id, user.phone, user.role, password)
+
+    return build
+
+
+def sign_in(client: FlaskClient, phone: str, password: str = PASSWORD, **kwargs):
+    return submit(client, "/account/sign-in", {"phone": phone, "password": password}, **kwargs)
+
+
+@pytest.fixture
+def sign_in_as(app, make_user) -> Callable[..., tuple[FlaskClient, Account]]:
+    """A new client signed in as a new user of ``role``."""
+
+    def build(role: Role = Role.RESIDENT, **user_kwargs) -> tuple[FlaskClient, Account]:
+        user = make_user(role, **user_kwargs)
+        client = app.test_client()
+        response = sign_in(client, user.phone)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client, user
+
+    return build
+
+
+@pytest.fixture
+def resident(sign_in_as) -> tuple[FlaskClient, Account]:
+    return sign_in_as(Role.RESIDENT)
