@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## Create the virtual environment and install the app with its dev tools
 
 translations-extract: $(STAMP) ## Extract every marked string into translations/messages.pot
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k N_ --no-location --sort-output \
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l --no-location --sort-output \
 	  --project="Safety Registry" --copyright-holder="Safety Registry" \
 	  --msgid-bugs-address="translations@safety-registry.invalid" \
 	  -o translations/messages.pot .

@@ -16,7 +16,7 @@ from .conftest import sign_in, submit
 
 
 def test_sign_in_with_phone_as_typed_and_password(app, client, make_user):
-    user = make_user(phone="+13125550142")
+    make_user(phone="+13125550142")
     response = sign_in(client, "(312) 555-0142")
     assert response.status_code == 302
     assert response.headers["Location"] == "/account/"

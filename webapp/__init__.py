@@ -46,6 +46,8 @@ def configure_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
     from . import models  # noqa: F401  (every table known to the metadata)
     from .accounts.services import load_session_user
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -60,7 +62,8 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.sign_in"
-    login_manager.login_message = N_("Please sign in to see this page.")
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.localize_callback = str  # renders the lazy message in the request's locale
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # our server-side sessions do better
 
@@ -68,16 +71,8 @@ def register_extensions(app: Flask) -> None:
     def load_user(user_id: str):
         return load_session_user(user_id, session.get("sid"))
 
-    from flask_babel import gettext
-
-    login_manager.localize_callback = gettext
     init_security(app)
     init_sms(app)
-
-
-def N_(message: str) -> str:
-    """Mark ``message`` for extraction; it is translated where it is shown."""
-    return message
 
 
 def register_blueprints(app: Flask) -> None:

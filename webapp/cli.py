@@ -7,6 +7,7 @@ import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from .accounts.passwords import MAX_LENGTH, MIN_LENGTH, is_common
 from .accounts.services import AccountError, create_account
@@ -14,8 +15,8 @@ from .audit.services import verify_chain
 from .models import Role
 from .phones import InvalidPhoneNumber, to_e164
 
-users = click.Group("users", help="Manage accounts.")
-audit = click.Group("audit", help="Inspect the audit log.")
+users = AppGroup("users", help="Manage accounts.")
+audit = AppGroup("audit", help="Inspect the audit log.")
 
 
 @users.command("create")

@@ -1,0 +1,73 @@
+"""Configuration: typed, validated at start-up, safe in production."""
+
+from __future__ import annotations
+
+import pytest
+
+from webapp import create_app
+from webapp.config import ConfigError, Settings
+
+GOOD_SECRET = "s" * 40
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        Settings.from_env({"APP_ENV": "production"})
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        Settings.from_env({"APP_ENV": "production", "SECRET_KEY": "too-short"})
+
+
+def test_production_refuses_to_start_with_debug_on():
+    with pytest.raises(ConfigError, match="DEBUG"):
+        Settings.from_env({"APP_ENV": "production", "SECRET_KEY": GOOD_SECRET, "DEBUG": "1"})
+
+
+def test_production_is_the_default_environment(monkeypatch):
+    for name in ("APP_ENV", "SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError):
+        create_app()
+
+
+def test_values_are_typed_and_checked():
+    settings = Settings.from_env(
+        {"APP_ENV": "development", "TRUSTED_PROXIES": "2", "RATELIMIT_ENABLED": "false"}
+    )
+    assert settings.TRUSTED_PROXIES == 2
+    assert settings.RATELIMIT_ENABLED is False
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+        Settings.from_env({"APP_ENV": "development", "TRUSTED_PROXIES": "two"})
+    with pytest.raises(ConfigError, match="APP_ENV"):
+        Settings.from_env({"APP_ENV": "staging"})
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        Settings.from_env({"APP_ENV": "development", "PUBLIC_BASE_URL": "registry.example"})
+    with pytest.raises(ConfigError, match="SMS_BACKEND"):
+        Settings.from_env({"APP_ENV": "development", "SMS_BACKEND": "carrier-pigeon"})
+
+
+def test_database_defaults_to_sqlite_in_the_instance_folder(tmp_path):
+    config = Settings.from_env({"APP_ENV": "development"}).flask_config(str(tmp_path))
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path}/safety-registry.sqlite3"
+    assert len(config["SECRET_KEY"]) >= 32  # a development key kept in the instance folder
+    assert (tmp_path / "secret_key").read_text() == config["SECRET_KEY"]
+
+
+def test_postgres_urls_use_psycopg3(tmp_path):
+    settings = Settings.from_env(
+        {"APP_ENV": "development", "DATABASE_URL": "postgres://u@db.example/registry"}
+    )
+    uri = settings.flask_config(str(tmp_path))["SQLALCHEMY_DATABASE_URI"]
+    assert uri == "postgresql+psycopg://u@db.example/registry"
+
+
+def test_the_auth_token_is_not_in_the_settings_repr():
+    settings = Settings.from_env(
+        {
+            "APP_ENV": "development",
+            "TWILIO_ACCOUNT_SID": "AC123",
+            "TWILIO_AUTH_TOKEN": "super-secret-token",
+            "TWILIO_FROM_NUMBER": "+13125550100",
+        }
+    )
+    assert "super-secret-token" not in repr(settings)
+    assert settings.sms_backend == "twilio"
