@@ -27,6 +27,9 @@ from webapp.accounts import services as account_services
 from webapp.extensions import db
 from webapp.models import OutboundMessage, Role
 
+# Fixtures shared by the suite, defined in their own modules.
+from .fake_twilio import fake_twilio  # noqa: F401
+
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 SECRET = "test-secret-key-" + "x" * 32
 PASSWORD = "correct horse battery staple"
@@ -73,13 +76,12 @@ def _fresh_database(template_url: str, tmp_path: Path) -> str:
     return "sqlite:///" + str(copy)
 
 
-def _truncate_postgres(app: Flask) -> None:
-    with app.app_context():
-        db.session.remove()
-        tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-        with db.engine.begin() as conn:
-            conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.engine.dispose()
+def _truncate_postgres() -> None:
+    engine = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
 
 
 @pytest.fixture
@@ -98,8 +100,8 @@ def make_app(migrated_database, tmp_path) -> Iterator[Callable[..., Flask]]:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-    if PG_URL and apps:
-        _truncate_postgres(apps[0])
+    if PG_URL:
+        _truncate_postgres()
 
 
 @pytest.fixture

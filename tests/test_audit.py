@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select, text
@@ -77,13 +78,24 @@ def test_the_database_refuses_to_change_or_delete_audit_rows(app, make_user):
         db.session.rollback()
 
 
-def _drop_guards(connection) -> None:
-    """What someone with full database access could do before tampering."""
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("DROP TRIGGER audit_events_no_update ON audit_events"))
-    else:
-        connection.execute(text("DROP TRIGGER audit_events_no_update"))
-        connection.execute(text("DROP TRIGGER audit_events_no_delete"))
+@contextmanager
+def guards_lifted(app):
+    """What someone with full database access could do before tampering; restored after,
+    because on PostgreSQL the schema is shared by the whole run."""
+    with app.app_context():
+        dialect = db.engine.dialect.name
+        with db.engine.begin() as connection:
+            if dialect == "postgresql":
+                connection.execute(text("ALTER TABLE audit_events DISABLE TRIGGER USER"))
+            else:
+                connection.execute(text("DROP TRIGGER audit_events_no_update"))
+                connection.execute(text("DROP TRIGGER audit_events_no_delete"))
+        try:
+            yield
+        finally:
+            if dialect == "postgresql":
+                with db.engine.begin() as connection:
+                    connection.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
 
 
 @pytest.mark.parametrize("tamper", ["edit", "delete"])
@@ -91,9 +103,8 @@ def test_verify_finds_tampering(app, client, make_user, tamper):
     user = make_user()
     for _ in range(3):
         sign_in(client, user.phone, "wrong password here")
-    with app.app_context():
+    with guards_lifted(app), app.app_context():
         with db.engine.begin() as connection:
-            _drop_guards(connection)
             second = connection.scalar(
                 text("SELECT id FROM audit_events ORDER BY id LIMIT 1 OFFSET 1")
             )

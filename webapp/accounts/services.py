@@ -122,6 +122,14 @@ def _issue_code(user: User, purpose: CodePurpose, phone: str) -> VerificationCod
         raise ResendTooSoon()
     if count >= CODES_PER_HOUR:
         raise TooManyCodes()
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    message = send_text(phone, purpose.value, user.locale, code=code)
+    if message.status == "failed":
+        # Nothing was received: store no code, keep the one the person may already hold,
+        # and keep the failed message row for the record.
+        db.session.commit()
+        raise SmsNotSent()
+    # The new code supersedes any earlier one.
     db.session.execute(
         update(VerificationCode)
         .where(
@@ -131,7 +139,6 @@ def _issue_code(user: User, purpose: CodePurpose, phone: str) -> VerificationCod
         )
         .values(used_at=now)
     )
-    code = f"{secrets.randbelow(1_000_000):06d}"
     row = VerificationCode(
         user_id=user.id,
         purpose=purpose.value,
@@ -141,11 +148,6 @@ def _issue_code(user: User, purpose: CodePurpose, phone: str) -> VerificationCod
         expires_at=now + CODE_LIFETIME,
     )
     db.session.add(row)
-    message = send_text(phone, purpose.value, user.locale, code=code)
-    if message.status == "failed":
-        db.session.delete(row)  # a code nobody received must not count against the person
-        db.session.commit()
-        raise SmsNotSent()
     return row
 
 

@@ -70,11 +70,11 @@ class TwilioBackend:
             sent = self.client.messages.create(**kwargs)
         except TwilioRestException as exc:
             code = str(exc.code) if exc.code else None
-            permanent = code in PERMANENT_TWILIO_ERRORS or (
-                400 <= exc.status < 500 and exc.status != 429
-            )
+            # 401/403 mean our credentials or account are wrong, not the message: retryable.
+            client_error = 400 <= exc.status < 500 and exc.status not in (401, 403, 429)
+            permanent = code in PERMANENT_TWILIO_ERRORS or client_error
             raise SmsDeliveryError(code or str(exc.status), permanent) from None
-        except (TwilioException, OSError) as exc:
+        except (TwilioException, OSError, ValueError) as exc:  # network, or a garbled answer
             raise SmsDeliveryError(type(exc).__name__, permanent=False) from None
         message.provider_sid = sent.sid
         message.status = sent.status or "queued"
