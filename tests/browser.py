@@ -1,0 +1,73 @@
+"""Browser-test fixtures: the app on a real HTTP server, and headless Chromium.
+
+``tests/conftest.py`` imports these fixtures, so every test module can use them.
+Chromium is Debian's (``make chromium`` installs it); Playwright never downloads one.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str  # like http://127.0.0.1:54321, without a trailing slash
+    app: Flask
+
+
+@pytest.fixture
+def live_server(make_app) -> Iterator[LiveServer]:
+    """The app on a clean database, served over HTTP on a free local port."""
+    app = make_app()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server", daemon=True
+    )
+    thread.start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}", app)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (a ``playwright.sync_api.Browser``) for the whole run.
+
+    Missing Chromium fails the run under CI and skips elsewhere with a hint.
+    """
+    if not os.access(CHROMIUM, os.X_OK):
+        message = f"Chromium is not installed at {CHROMIUM}: run `make chromium`"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()

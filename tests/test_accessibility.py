@@ -1,0 +1,107 @@
+"""Accessibility and weight of the public pages, in every language, in a real browser.
+
+axe-core (bundled with axe-playwright-python, so it runs offline) must find no violations;
+pages must stay light enough for old phones on slow connections; keyboard focus must show.
+"""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from webapp.i18n import LOCALE_CODES
+
+pytestmark = pytest.mark.browser
+
+PUBLIC_PAGES = [
+    "/",
+    "/terms",
+    "/privacy",
+    "/account/sign-up",
+    "/account/sign-in",
+    "/account/reset",
+    "/no-such-page",  # the 404 page
+]
+MAX_REQUESTS = 3
+MAX_HTML_CSS_BYTES = 30 * 1024
+
+axe = Axe()
+
+
+def axe_report(violations: list[dict]) -> str:
+    lines = [f"{len(violations)} accessibility violation(s):"]
+    for violation in violations:
+        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
+        for node in violation["nodes"]:
+            lines.append(f"    {', '.join(map(str, node['target']))}")
+    return "\n".join(lines)
+
+
+def assert_no_axe_violations(page) -> None:
+    violations = axe.run(page).response["violations"]
+    if violations:
+        pytest.fail(f"{page.url}\n{axe_report(violations)}", pytrace=False)
+
+
+@pytest.mark.parametrize("locale", LOCALE_CODES)
+@pytest.mark.parametrize("path", PUBLIC_PAGES)
+def test_public_page_has_no_axe_violations(browser, live_server, path, locale):
+    with browser.new_context() as context:
+        page = context.new_page()
+        page.goto(f"{live_server.url}{path}?lang={locale}", wait_until="load")
+        assert_no_axe_violations(page)
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_sign_up_errors_have_no_axe_violations(browser, live_server, locale):
+    with browser.new_context() as context:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/account/sign-up?lang={locale}", wait_until="load")
+        with page.expect_navigation(wait_until="load"):
+            page.locator("main form button[type=submit]").click()
+        assert page.locator(".error-summary").count() == 1
+        assert page.locator("[aria-invalid=true]").count() >= 2
+        assert_no_axe_violations(page)
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+@pytest.mark.parametrize("path", PUBLIC_PAGES)
+def test_public_page_is_light(browser, live_server, path, locale):
+    with browser.new_context(java_script_enabled=False) as context:
+        page = context.new_page()
+        requests = []
+        responses = []
+        page.on("request", lambda request: requests.append(request))
+        page.on("response", lambda response: responses.append(response))
+        page.goto(f"{live_server.url}{path}?lang={locale}", wait_until="load")
+
+        urls = [request.url for request in requests]
+        assert len(requests) <= MAX_REQUESTS, urls
+        assert len(responses) == len(requests), urls
+        sizes: dict[str, int] = {}
+        kinds = set()
+        for response in responses:
+            kind = response.headers.get("content-type", "").split(";")[0].strip()
+            if kind in ("text/html", "text/css"):
+                kinds.add(kind)
+                sizes[response.url] = len(response.body())
+        assert kinds == {"text/html", "text/css"}, sizes
+        assert sum(sizes.values()) <= MAX_HTML_CSS_BYTES, sizes
+
+
+def test_keyboard_focus_starts_on_a_visible_skip_link(browser, live_server):
+    with browser.new_context() as context:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/", wait_until="load")
+        page.keyboard.press("Tab")
+
+        focused = page.locator(":focus")
+        assert focused.evaluate("el => el.classList.contains('skip-link')")
+        assert focused.get_attribute("href") == "#main"
+        style = focused.evaluate(
+            "el => { const s = getComputedStyle(el);"
+            " return {outline: s.outlineStyle, shadow: s.boxShadow}; }"
+        )
+        assert style["outline"] != "none" or style["shadow"] != "none", style
+        box = focused.bounding_box()
+        assert box and box["x"] >= 0 and box["y"] >= 0, box  # moved on-screen
