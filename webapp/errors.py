@@ -51,13 +51,7 @@ def init_errors(app: Flask) -> None:
             return error
         if error.code not in MESSAGES:
             return error
-        response = render_error(error.code)
-        if error.code == 429:
-            retry = getattr(error, "retry_after", None)
-            if retry:
-                body, status = response
-                return body, status, {"Retry-After": str(retry)}
-        return response
+        return render_error(error.code)  # Flask-Limiter adds Retry-After to 429s itself
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
