@@ -136,6 +136,21 @@ def submit(client: FlaskClient, path: str, data: dict, *, page: str | None = Non
     return client.post(path, data={"csrf_token": token, **data}, **kwargs)
 
 
+def sign_up(client: FlaskClient, **fields):
+    """Submit the sign-up form; ``consent=None`` leaves the box unticked."""
+    data = {
+        "phone": "(312) 555-0142",
+        "password": PASSWORD,
+        "locale": "en",
+        "email": "",
+        "consent": "y",
+        **fields,
+    }
+    if data["consent"] is None:
+        del data["consent"]
+    return submit(client, "/account/sign-up", data)
+
+
 def new_phone() -> str:
     """A fresh, valid Chicago number in E.164 (555-01xx are reserved for fiction)."""
     n = next(_phone_counter)

@@ -13,7 +13,7 @@ from webapp.audit.services import verify_chain
 from webapp.extensions import db
 from webapp.models import AuditEvent, Role
 
-from .conftest import PASSWORD, last_code, sign_in, submit
+from .conftest import PASSWORD, last_code, sign_in, sign_up, submit
 
 
 def actions(app) -> list[tuple[str, str]]:
@@ -135,11 +135,7 @@ def test_no_passwords_codes_or_phone_numbers_in_logs_or_audit_rows(app, caplog):
     caplog.set_level(logging.DEBUG)
     client = app.test_client()
     phone = "+13125550142"
-    submit(
-        client,
-        "/account/sign-up",
-        {"phone": phone, "password": PASSWORD, "locale": "en", "consent": "y"},
-    )
+    sign_up(client, phone=phone)
     code = last_code(app, phone)
     submit(client, "/account/verify", {"code": code})
     sign_in(app.test_client(), phone, "a wrong password")

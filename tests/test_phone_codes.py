@@ -11,17 +11,12 @@ from webapp.extensions import db
 from webapp.models import User
 from webapp.models.types import utcnow
 
-from .conftest import PASSWORD, last_code, submit, texts_to
+from .conftest import last_code, sign_up, submit, texts_to
 
 
 def signed_up(app, phone: str = "+13125550142"):
     client = app.test_client()
-    response = submit(
-        client,
-        "/account/sign-up",
-        {"phone": phone, "password": PASSWORD, "locale": "en", "consent": "y"},
-    )
-    assert response.status_code == 302
+    assert sign_up(client, phone=phone).status_code == 302
     return client
 
 

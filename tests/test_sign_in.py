@@ -144,3 +144,11 @@ def test_disabled_accounts_cannot_sign_in_and_lose_their_sessions(app, make_user
         db.session.commit()
     assert client.get("/account/").status_code == 302
     assert "This account is disabled" in sign_in(client, user.phone).get_data(as_text=True)
+
+
+def test_a_session_ends_twelve_hours_after_sign_in(app, resident):
+    client, _ = resident
+    with time_machine.travel(utcnow() + timedelta(hours=11, minutes=59)):
+        assert client.get("/account/").status_code == 200
+    with time_machine.travel(utcnow() + timedelta(hours=12, minutes=1)):
+        assert client.get("/account/").status_code == 302

@@ -9,21 +9,7 @@ from webapp.accounts.services import TERMS_VERSION
 from webapp.extensions import db
 from webapp.models import ConsentRecord, User, VerificationCode
 
-from .conftest import PASSWORD, last_code, submit, texts_to
-
-
-def sign_up(client, **fields):
-    data = {
-        "phone": "(312) 555-0142",
-        "password": PASSWORD,
-        "locale": "en",
-        "email": "",
-        "consent": "y",
-        **fields,
-    }
-    if data["consent"] is None:
-        del data["consent"]
-    return submit(client, "/account/sign-up", data)
+from .conftest import PASSWORD, last_code, sign_up, texts_to
 
 
 def test_sign_up_stores_e164_and_texts_a_code_in_the_chosen_language(app, client):

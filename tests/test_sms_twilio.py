@@ -17,7 +17,7 @@ from webapp.extensions import db
 from webapp.models import OutboundMessage, User, VerificationCode
 from webapp.sms.backends import SmsDeliveryError, TwilioBackend
 
-from .conftest import PASSWORD, SECRET, submit
+from .conftest import SECRET, sign_up, submit
 from .fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 
 FROM_NUMBER = "+13125550100"
@@ -62,18 +62,6 @@ def twilio_app(make_app, fake_twilio):
         return make_app(**twilio_settings(fake_twilio.url, **overrides))
 
     return build
-
-
-def sign_up(client, **fields):
-    data = {
-        "phone": "(312) 555-0142",
-        "password": PASSWORD,
-        "locale": "en",
-        "email": "",
-        "consent": "y",
-        **fields,
-    }
-    return submit(client, "/account/sign-up", data)
 
 
 def messages(app) -> list[OutboundMessage]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, has_request_context, request, session
-from flask_babel import force_locale
 from flask_babel import get_locale as babel_locale
 from flask_login import current_user
 
@@ -73,6 +72,3 @@ def get_locale() -> str:
 
 def current_language() -> Language:
     return BY_CODE.get(str(babel_locale()), BY_CODE["en"])
-
-
-__all__ = ["LANGUAGES", "LOCALE_CODES", "current_language", "force_locale", "get_locale"]

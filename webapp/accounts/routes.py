@@ -44,12 +44,16 @@ def _attach(form, error: services.AccountError) -> None:
         form.form_errors.append(error.message)
 
 
-def _sign_in(user) -> None:
-    # A fresh session at sign-in: nothing from before (fixation) survives, except the language.
+def _fresh_session() -> None:
+    """Empty the cookie session (against fixation), keeping only the language choice."""
     lang = session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
+
+
+def _sign_in(user) -> None:
+    _fresh_session()
     session["sid"] = services.start_session(user)
     login_user(user)
 
@@ -153,10 +157,7 @@ def sign_out():
     if form.validate_on_submit():
         services.end_session(session.get("sid"))
         logout_user()
-        lang = session.get("lang")
-        session.clear()
-        if lang:
-            session["lang"] = lang
+        _fresh_session()
         flash(_("You are signed out."), "success")
     return redirect(url_for("main.index"))
 

@@ -29,6 +29,7 @@ SIGN_IN_WINDOW = timedelta(minutes=15)
 SIGN_IN_MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=10)
 SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
+SESSION_MAX_AGE = timedelta(hours=12)  # then sign in again, whatever the cookie says
 
 # A real hash to compare against when the phone is unknown, so timing does not tell.
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
@@ -343,9 +344,9 @@ def load_session_user(user_id: str, token: str | None) -> User | None:
     if row is None or row.revoked_at is not None or row.user_id != int(user_id):
         return None
     user = row.user
-    if not user.is_active:
-        return None
     now = utcnow()
+    if not user.is_active or now - row.created_at > SESSION_MAX_AGE:
+        return None
     if now - row.last_seen_at > SESSION_TOUCH_INTERVAL:
         row.last_seen_at = now
         db.session.commit()
