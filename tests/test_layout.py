@@ -158,3 +158,21 @@ def test_the_dev_outbox_exists_only_outside_production(make_app):
     assert make_app().test_client().get("/dev/outbox").status_code == 200
     production = make_app(APP_ENV="production")
     assert production.test_client().get("/dev/outbox").status_code == 404
+
+
+def test_a_database_outage_gets_the_translated_error_page_with_the_911_advice(make_app, tmp_path):
+    app = make_app(DATABASE_URL=f"sqlite:///{tmp_path}/missing/dir/db.sqlite3")
+    client = app.test_client()
+    with client.session_transaction() as sess:  # someone who was signed in
+        sess.update({"_user_id": "1", "sid": "a-session-token", "lang": "es"})
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="es"' in page  # public pages still render
+
+    response = submit(client, "/account/sign-in", {"phone": "+13125550142", "password": "x" * 12})
+
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert '<html lang="es"' in page
+    assert (
+        escape(catalog_string("es", "Please try again later. In an emergency, call 911.")) in page
+    )

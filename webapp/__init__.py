@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, session
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings
@@ -69,7 +70,14 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        return load_session_user(user_id, session.get("sid"))
+        try:
+            return load_session_user(user_id, session.get("sid"))
+        except SQLAlchemyError:
+            # Database down: treat the visitor as signed out (grants nothing) so the error
+            # page can still render, translated, instead of failing a second time.
+            db.session.rollback()
+            logging.getLogger(__name__).warning("session lookup failed: database unavailable")
+            return None
 
     init_security(app)
     init_sms(app)
