@@ -33,6 +33,7 @@ from .fake_twilio import fake_twilio  # noqa: F401
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 SECRET = "test-secret-key-" + "x" * 32
+ENCRYPTION_KEY = "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyEhISE="  # 32 bytes, tests only
 PASSWORD = "correct horse battery staple"
 
 _phone_counter = iter(range(100, 10_000))
@@ -42,6 +43,7 @@ def base_config(database_url: str, **extra) -> dict:
     return {
         "APP_ENV": "testing",
         "SECRET_KEY": SECRET,
+        "ENCRYPTION_KEYS": ENCRYPTION_KEY,
         "DATABASE_URL": database_url,
         "SMS_BACKEND": "outbox",
         "RATELIMIT_ENABLED": False,

@@ -51,6 +51,7 @@ def register_extensions(app: Flask) -> None:
 
     from . import models  # noqa: F401  (every table known to the metadata)
     from .accounts.services import load_session_user
+    from .crypto import init_crypto
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import get_locale
     from .security import init_security
@@ -81,16 +82,21 @@ def register_extensions(app: Flask) -> None:
 
     init_security(app)
     init_sms(app)
+    init_crypto(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from .accounts import bp as accounts_bp
     from .main import bp as main_bp
+    from .profiles import bp as profiles_bp
+    from .profiles import data_bp
     from .staff import bp as staff_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(profiles_bp)
+    app.register_blueprint(data_bp)
     if app.config["APP_ENV"] != "production":
         from .sms.dev import bp as dev_bp
 
@@ -111,6 +117,7 @@ def register_commands(app: Flask) -> None:
 
 def register_template_context(app: Flask) -> None:
     from flask import request, url_for
+    from flask_babel import format_date, format_datetime
 
     from .i18n import LANGUAGES, current_language
 
@@ -130,4 +137,6 @@ def register_template_context(app: Flask) -> None:
             "lang_url": lang_url,
             "program_name": app.config["PROGRAM_NAME"],
             "show_dev_tools": app.config["APP_ENV"] != "production",
+            "format_date": format_date,  # in the request's locale and time zone
+            "format_datetime": format_datetime,
         }

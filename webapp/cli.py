@@ -12,11 +12,15 @@ from flask.cli import AppGroup
 from .accounts.passwords import MAX_LENGTH, MIN_LENGTH, is_common
 from .accounts.services import AccountError, create_account
 from .audit.services import verify_chain
+from .crypto import generate_key, rotate_keys
 from .models import Role
 from .phones import InvalidPhoneNumber, to_e164
+from .profiles.freshness import run_reminders
 
 users = AppGroup("users", help="Manage accounts.")
 audit = AppGroup("audit", help="Inspect the audit log.")
+keys = AppGroup("keys", help="Manage the encryption keys of sensitive fields.")
+reminders = AppGroup("reminders", help="Profile freshness reminders.")
 
 
 @users.command("create")
@@ -62,6 +66,29 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@keys.command("generate")
+def keys_generate() -> None:
+    """Print a new key. Put it FIRST in ENCRYPTION_KEYS, keep the old ones, then rotate."""
+    click.echo(generate_key())
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every sensitive field under the first key of ENCRYPTION_KEYS."""
+    changed = rotate_keys()
+    click.echo(f"Re-encrypted {changed} values under the newest key.")
+
+
+@reminders.command("run")
+def reminders_run() -> None:
+    """Send the profile reminders that are due (idempotent: run it from a scheduler)."""
+    counts = run_reminders()
+    click.echo(
+        f"Reminders: {counts['sent']} sent, {counts['suppressed']} not sent (STOP), "
+        f"{counts['skipped']} skipped."
+    )
+
+
 def init_cli(app: Flask) -> None:
-    app.cli.add_command(users)
-    app.cli.add_command(audit)
+    for group in (users, audit, keys, reminders):
+        app.cli.add_command(group)

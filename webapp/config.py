@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .crypto import parse_keys
+
 ENVIRONMENTS = ("production", "development", "testing")
 
 
@@ -54,11 +56,14 @@ class Settings:
     TWILIO_FROM_NUMBER: str = ""
     TWILIO_MESSAGING_SERVICE_SID: str = ""
     TWILIO_API_BASE_URL: str = ""  # only for a local fake of Twilio's API
+    ENCRYPTION_KEYS: str = field(default="", repr=False)  # comma-separated; first encrypts
     RATELIMIT_STORAGE_URI: str = "memory://"
     RATELIMIT_ENABLED: bool = True
     TRUSTED_PROXIES: int = 0
     DEFAULT_LOCALE: str = "en"
     PROGRAM_NAME: str = "Safety Registry"
+    DEFAULT_CITY: str = "Chicago"
+    DEFAULT_STATE: str = "IL"
     LOG_LEVEL: str = "INFO"
 
     @classmethod
@@ -102,6 +107,15 @@ class Settings:
                 )
             if self.DEBUG:
                 raise ConfigError("DEBUG must be off in production")
+            if not self.ENCRYPTION_KEYS:
+                raise ConfigError(
+                    "ENCRYPTION_KEYS must be set in production "
+                    "(flask --app wsgi keys generate prints a new key)"
+                )
+        try:
+            parse_keys(self.ENCRYPTION_KEYS)
+        except ValueError as exc:
+            raise ConfigError(f"ENCRYPTION_KEYS: {exc}") from None
         if self.SMS_BACKEND not in ("", "twilio", "outbox"):
             raise ConfigError("SMS_BACKEND must be 'twilio' or 'outbox'")
         if self.sms_backend == "twilio":

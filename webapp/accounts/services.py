@@ -96,6 +96,12 @@ class SmsNotSent(AccountError):
     field = "phone"
 
 
+class SmsStopped(SmsNotSent):
+    message = _l(
+        "This number has asked us to stop sending texts. Text START to us from it, then try again."
+    )
+
+
 # --- passwords and codes -------------------------------------------------------------------
 
 
@@ -108,7 +114,7 @@ def _code_hash(purpose: str, phone: str, code: str) -> str:
     return hmac.new(key, f"{purpose}:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def _issue_code(user: User, purpose: CodePurpose, phone: str) -> VerificationCode:
+def issue_code(user: User, purpose: CodePurpose, phone: str) -> VerificationCode:
     """Create a code for ``phone``, supersede older ones and text it. Does not commit."""
     now = utcnow()
     recent = db.session.execute(
@@ -125,11 +131,11 @@ def _issue_code(user: User, purpose: CodePurpose, phone: str) -> VerificationCod
         raise TooManyCodes()
     code = f"{secrets.randbelow(1_000_000):06d}"
     message = send_text(phone, purpose.value, user.locale, code=code)
-    if message.status == "failed":
+    if message.status in ("failed", "suppressed"):
         # Nothing was received: store no code, keep the one the person may already hold,
-        # and keep the failed message row for the record.
+        # and keep the message row for the record.
         db.session.commit()
-        raise SmsNotSent()
+        raise SmsStopped() if message.status == "suppressed" else SmsNotSent()
     # The new code supersedes any earlier one.
     db.session.execute(
         update(VerificationCode)
@@ -152,7 +158,7 @@ def _issue_code(user: User, purpose: CodePurpose, phone: str) -> VerificationCod
     return row
 
 
-def _check_code(user: User, purpose: CodePurpose, code: str) -> VerificationCode:
+def check_code(user: User, purpose: CodePurpose, code: str) -> VerificationCode:
     """The pending code row if ``code`` matches it; every wrong try is committed."""
     row = db.session.scalar(
         select(VerificationCode)
@@ -224,7 +230,7 @@ def register(*, phone: str, password: str, locale: str, email: str | None, conse
         )
     )
     record("account.created", actor=user, subject_type="user", subject_id=user.id)
-    _issue_code(user, CodePurpose.VERIFY_PHONE, phone)
+    issue_code(user, CodePurpose.VERIFY_PHONE, phone)
     db.session.commit()
     return user
 
@@ -232,12 +238,12 @@ def register(*, phone: str, password: str, locale: str, email: str | None, conse
 def resend_verification(user: User) -> None:
     if user.phone_verified:
         return
-    _issue_code(user, CodePurpose.VERIFY_PHONE, user.phone)
+    issue_code(user, CodePurpose.VERIFY_PHONE, user.phone)
     db.session.commit()
 
 
 def verify_phone(user: User, code: str) -> None:
-    _check_code(user, CodePurpose.VERIFY_PHONE, code)
+    check_code(user, CodePurpose.VERIFY_PHONE, code)
     user.phone_verified_at = utcnow()
     record("phone.verified", actor=user, subject_type="user", subject_id=user.id)
     db.session.commit()
@@ -363,7 +369,7 @@ def request_password_reset(phone: str) -> None:
         record("password_reset.requested", outcome="unknown account")
         db.session.commit()
         return
-    _issue_code(user, CodePurpose.RESET_PASSWORD, phone)
+    issue_code(user, CodePurpose.RESET_PASSWORD, phone)
     record("password_reset.requested", actor=user, subject_type="user", subject_id=user.id)
     db.session.commit()
 
@@ -372,7 +378,7 @@ def reset_password(phone: str, code: str, new_password: str) -> User:
     user = find_user_by_phone(phone)
     if user is None:
         raise CodeExpired()
-    _check_code(user, CodePurpose.RESET_PASSWORD, code)
+    check_code(user, CodePurpose.RESET_PASSWORD, code)
     user.password_hash = hash_password(new_password)
     user.locked_until = None
     user.failed_sign_ins = 0
@@ -404,7 +410,7 @@ def start_phone_change(user: User, new_phone: str, password: str) -> None:
     other = find_user_by_phone(new_phone)
     if other is not None and other.phone_verified:
         raise PhoneTaken()
-    _issue_code(user, CodePurpose.CHANGE_PHONE, new_phone)
+    issue_code(user, CodePurpose.CHANGE_PHONE, new_phone)
     db.session.commit()
 
 
@@ -424,7 +430,7 @@ def pending_phone_change(user: User) -> str | None:
 
 
 def confirm_phone_change(user: User, code: str) -> None:
-    row = _check_code(user, CodePurpose.CHANGE_PHONE, code)
+    row = check_code(user, CodePurpose.CHANGE_PHONE, code)
     other = find_user_by_phone(row.phone)
     if other is not None and other.id != user.id:
         if other.phone_verified:

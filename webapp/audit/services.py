@@ -33,6 +33,7 @@ def _digest(event: AuditEvent) -> str:
         event.subject_type,
         event.subject_id,
         event.reason,
+        event.agency,
         event.outcome,
         event.request_id,
     ]
@@ -48,6 +49,7 @@ def record(
     subject_type: str | None = None,
     subject_id: int | None = None,
     reason: str | None = None,
+    agency: str | None = None,
 ) -> AuditEvent:
     """Append an event to the caller's transaction; the caller commits.
 
@@ -66,6 +68,7 @@ def record(
         subject_type=subject_type,
         subject_id=subject_id,
         reason=reason[:255] if reason else None,
+        agency=agency[:80] if agency else None,
         outcome=outcome,
         request_id=g.get("request_id") if has_request_context() else None,
         prev_hash=prev or GENESIS,

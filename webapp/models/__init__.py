@@ -2,15 +2,31 @@
 
 from .accounts import CodePurpose, ConsentRecord, Role, User, UserSession, VerificationCode
 from .audit import AuditEvent
+from .profiles import (
+    EmergencyContact,
+    HouseholdMember,
+    Pet,
+    Profile,
+    ProfilePhone,
+    ProfileReminder,
+    Vehicle,
+)
 from .sms import OutboundMessage
 
 __all__ = [
     "AuditEvent",
     "CodePurpose",
     "ConsentRecord",
+    "EmergencyContact",
+    "HouseholdMember",
     "OutboundMessage",
+    "Pet",
+    "Profile",
+    "ProfilePhone",
+    "ProfileReminder",
     "Role",
     "User",
     "UserSession",
+    "Vehicle",
     "VerificationCode",
 ]

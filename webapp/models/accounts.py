@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from .profiles import Profile
 
 from ..extensions import db
 from .types import UTCDateTime, utcnow
@@ -46,6 +50,9 @@ class User(UserMixin, db.Model):
 
     sessions: Mapped[list[UserSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+    profile: Mapped[Profile | None] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, uselist=False
     )
 
     @property
@@ -87,6 +94,7 @@ class CodePurpose(enum.StrEnum):
     VERIFY_PHONE = "verify_phone"
     RESET_PASSWORD = "reset_password"  # noqa: S105 (a purpose, not a password)
     CHANGE_PHONE = "change_phone"
+    ADD_PROFILE_PHONE = "add_profile_phone"
 
 
 class VerificationCode(db.Model):

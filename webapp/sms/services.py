@@ -5,14 +5,44 @@ from __future__ import annotations
 import logging
 
 from flask import current_app
+from sqlalchemy import select
 
 from ..extensions import db
-from ..models import OutboundMessage
+from ..models import ConsentRecord, OutboundMessage
 from ..models.types import utcnow
 from . import texts
 from .backends import SmsDeliveryError
 
 log = logging.getLogger(__name__)
+
+# The only texts a number that replied STOP may still receive.
+SENT_AFTER_STOP = frozenset({"stop_confirmation"})
+SMS_CONSENT_VERSION = "2026-11-01"
+
+
+def sms_opted_out(phone: str) -> bool:
+    """Whether the latest SMS consent entry for ``phone`` is a STOP."""
+    latest = db.session.scalar(
+        select(ConsentRecord.granted)
+        .where(ConsentRecord.phone == phone, ConsentRecord.kind == "sms")
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
+    )
+    return latest is False
+
+
+def record_sms_consent(phone: str, granted: bool, *, channel: str, user_id: int | None = None):
+    """Write a STOP (``granted=False``) or START to the consent ledger. Does not commit."""
+    entry = ConsentRecord(
+        user_id=user_id,
+        phone=phone,
+        kind="sms",
+        granted=granted,
+        version=SMS_CONSENT_VERSION,
+        channel=channel,
+    )
+    db.session.add(entry)
+    return entry
 
 
 def send_text(to: str, template: str, locale: str, **params: str) -> OutboundMessage:
@@ -20,7 +50,8 @@ def send_text(to: str, template: str, locale: str, **params: str) -> OutboundMes
 
     The message row joins the caller's transaction. Delivery failures are recorded on the
     row (``status == "failed"``) rather than raised, so the caller decides what to tell the
-    person. The body is never logged: it may hold a code.
+    person. A number whose latest consent entry is a STOP gets nothing
+    (``status == "suppressed"``) but the STOP confirmation. The body is never logged.
     """
     backend = current_app.extensions["sms_backend"]
     message = OutboundMessage(
@@ -32,6 +63,10 @@ def send_text(to: str, template: str, locale: str, **params: str) -> OutboundMes
     )
     db.session.add(message)
     db.session.flush()
+    if template not in SENT_AFTER_STOP and sms_opted_out(to):
+        message.status = "suppressed"
+        log.info("sms %s (%s) suppressed: the number replied STOP", message.id, template)
+        return message
     try:
         backend.send(message)
     except SmsDeliveryError as exc:

@@ -21,10 +21,26 @@ TEXTS = {
     "change_phone": _l(
         "%(program)s: your code to add this phone number is %(code)s. It expires in 10 minutes."
     ),
+    "add_profile_phone": _l(
+        "%(program)s: your code to add this phone to a safety profile is %(code)s. "
+        "It expires in 10 minutes."
+    ),
+    "profile_stale_soon": _l(
+        "%(program)s: please confirm your safety profile by %(date)s so 911 sees it as "
+        "current. Reply CONFIRM or sign in to our website."
+    ),
+    "profile_stale_today": _l(
+        "%(program)s: your safety profile is out of date today. 911 will see it as old. "
+        "Reply CONFIRM or sign in to our website."
+    ),
 }
 
 # The longest value each placeholder can take, for the segment-budget test.
-LONGEST_PARAMS = {"program": "Safety Registry", "code": "999999"}
+LONGEST_PARAMS = {
+    "program": "Safety Registry",
+    "code": "999999",
+    "date": "30 de septiembre de 2027",
+}
 
 
 def render(template: str, locale: str, **params: str) -> str:
