@@ -21,64 +21,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..accounts.forms import PhoneField, code_field
 
-US_STATES = [
-    "AL",
-    "AK",
-    "AZ",
-    "AR",
-    "CA",
-    "CO",
-    "CT",
-    "DE",
-    "DC",
-    "FL",
-    "GA",
-    "HI",
-    "ID",
-    "IL",
-    "IN",
-    "IA",
-    "KS",
-    "KY",
-    "LA",
-    "ME",
-    "MD",
-    "MA",
-    "MI",
-    "MN",
-    "MS",
-    "MO",
-    "MT",
-    "NE",
-    "NV",
-    "NH",
-    "NJ",
-    "NM",
-    "NY",
-    "NC",
-    "ND",
-    "OH",
-    "OK",
-    "OR",
-    "PA",
-    "PR",
-    "RI",
-    "SC",
-    "SD",
-    "TN",
-    "TX",
-    "UT",
-    "VT",
-    "VA",
-    "VI",
-    "WA",
-    "WV",
-    "WI",
-    "WY",
-    "GU",
-    "AS",
-    "MP",
-]
+_STATES = "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA PR RI SC SD TN TX UT VT VA VI WA WV WI WY GU AS MP"  # noqa: E501
+US_STATES = _STATES.split()
 
 BUILDING_TYPES = [
     ("house", _l("House")),
@@ -242,7 +186,7 @@ class MemberForm(ProfileForm):
                 "advance_directive",
                 "vaccinations",
             ],
-        ),  # fmt: skip
+        ),
     ]
 
 
@@ -265,7 +209,7 @@ class VehicleForm(ProfileForm):
                 r"^[A-Za-z0-9 -]{1,10}$",
                 message=_l("A licence plate has up to 10 letters, digits, spaces or dashes."),
             ),
-        ],  # fmt: skip
+        ],
     )
 
 

@@ -87,7 +87,7 @@ def export_data(user: User) -> dict[str, Any]:
             **{
                 section: [_columns(item) for item in getattr(profile, section)]
                 for section in ITEM_MODELS
-            },  # fmt: skip
+            },
             "phones": [_columns(p) for p in profile.phones],
         }
     record("account.exported", actor=user, subject_type="user", subject_id=user.id)

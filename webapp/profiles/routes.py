@@ -46,7 +46,7 @@ LIST_SECTIONS = {
     ),
     "pets": ListSection(
         _l("Pets and service animals"), _l("Add an animal"), _l("No animals added."), PetForm,
-        lambda p: " – ".join(x for x in (p.name, p.kind) if x),
+        lambda p: ", ".join(x for x in (p.name, p.kind) if x),
     ),
     "vehicles": ListSection(
         _l("Vehicles"), _l("Add a vehicle"), _l("No vehicles added."), VehicleForm,
