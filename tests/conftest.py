@@ -153,6 +153,17 @@ def sign_up(client: FlaskClient, **fields):
     return submit(client, "/account/sign-up", data)
 
 
+def translated(locale: str, msgid: str) -> str:
+    """The catalog's translation of ``msgid`` (so tests fail on a missing translation)."""
+    from babel.messages.pofile import read_po
+
+    path = Path(__file__).parent.parent / "translations" / locale / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as fh:
+        string = read_po(fh)[msgid].string
+    assert string and string != msgid, f"{msgid!r} is not translated in {locale}"
+    return string
+
+
 def new_phone() -> str:
     """A fresh, valid Chicago number in E.164 (555-01xx are reserved for fiction)."""
     n = next(_phone_counter)
