@@ -118,6 +118,7 @@ def register_commands(app: Flask) -> None:
 def register_template_context(app: Flask) -> None:
     from flask import request, url_for
     from flask_babel import format_date, format_datetime
+    from markupsafe import Markup
 
     from .i18n import LANGUAGES, current_language
 
@@ -128,6 +129,11 @@ def register_template_context(app: Flask) -> None:
             return url_for(endpoint, **(request.view_args or {}), **args, lang=code)
         except Exception:  # an error page for a URL that matches no route
             return url_for("main.index", lang=code)
+
+    @app.template_filter("ltr")
+    def ltr(value) -> Markup:
+        """Keep a phone number or code left-to-right inside right-to-left text."""
+        return Markup('<bdi dir="ltr">%s</bdi>') % value
 
     @app.context_processor
     def inject_globals():

@@ -161,7 +161,12 @@ def add_phone(user: User, phone: str) -> ProfilePhone:
     entry = ProfilePhone(profile_id=profile.id, phone=phone)
     db.session.add(entry)
     db.session.flush()
-    issue_code(user, CodePurpose.ADD_PROFILE_PHONE, phone)
+    try:
+        issue_code(user, CodePurpose.ADD_PROFILE_PHONE, phone)
+    except AccountError:
+        db.session.delete(entry)  # a number that got no code is not kept half-added
+        db.session.commit()
+        raise
     db.session.commit()
     return entry
 
