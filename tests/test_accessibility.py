@@ -105,3 +105,41 @@ def test_keyboard_focus_starts_on_a_visible_skip_link(browser, live_server):
         assert style["outline"] != "none" or style["shadow"] != "none", style
         box = focused.bounding_box()
         assert box and box["x"] >= 0 and box["y"] >= 0, box  # moved on-screen
+
+
+PROFILE_PAGES = [
+    "/profile/",
+    "/profile/home",
+    "/profile/members",
+    "/profile/members/new",
+    "/profile/pets/new",
+    "/profile/contacts/new",
+    "/profile/phones",
+    "/profile/sharing",
+    "/account/data/",
+    "/account/data/delete",
+]
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_profile_pages_have_no_axe_violations(browser, live_server, make_user, locale):
+    from .conftest import PASSWORD
+
+    user = make_user(locale=locale)
+    with browser.new_context() as context:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/account/sign-in", wait_until="load")
+        page.locator("#phone").fill(user.phone)
+        page.locator("#password").fill(PASSWORD)
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_url(f"{live_server.url}/account/")
+        for path in PROFILE_PAGES:
+            page.goto(f"{live_server.url}{path}", wait_until="load")
+            assert_no_axe_violations(page)
+        # ...and a form in its error state.
+        page.goto(f"{live_server.url}/profile/home", wait_until="load")
+        page.locator("#street").fill("")
+        page.locator("#zip_code").fill("123")
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_selector(".error-summary")
+        assert_no_axe_violations(page)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from webapp.extensions import db
-from webapp.models import ConsentRecord, HouseholdMember, Pet, Profile, Vehicle
+from webapp.models import ConsentRecord, EmergencyContact, HouseholdMember, Pet, Profile, Vehicle
 
 from .conftest import submit
 
@@ -146,24 +146,40 @@ def test_member_errors_keep_the_answers(app, resident, data, message):
 
 
 @pytest.mark.parametrize(
-    ("section", "data", "model", "check"),
+    ("section", "data", "change", "model", "check"),
     [
         ("pets", {"name": "Max", "kind": "Dog", "service_animal": "y", "notes": "Friendly"},
-         Pet, lambda p: p.service_animal and p.notes == "Friendly"),
+         {"name": "Rex"}, Pet, lambda p: (p.name, p.service_animal, p.notes)),
         ("vehicles", {"make": "Toyota", "model": "Corolla", "colour": "Blue", "plate": "AB 1234"},
-         Vehicle, lambda v: v.plate == "AB 1234"),
+         {"colour": "Red"}, Vehicle, lambda v: (v.colour, v.plate)),
+        ("contacts", {"name": "Ana", "relationship_": "child", "phone": "(773) 555-0100",
+                      "language": "English"},
+         {"phone": "+48 601 234 567"}, EmergencyContact, lambda c: (c.name, c.phone)),
     ],
 )  # fmt: skip
-def test_pets_and_vehicles_add_edit_remove(app, resident, section, data, model, check):
+def test_list_sections_add_edit_remove(app, resident, section, data, change, model, check):
     client, _ = resident
     add(client, section, data)
     with app.app_context():
         item = db.session.scalar(select(model))
-        assert check(item)
+        before = check(item)
         item_id = item.id
     listing = client.get(f"/profile/{section}").get_data(as_text=True)
     assert f'href="/profile/{section}/{item_id}"' in listing
-    submit(client, f"/profile/{section}/{item_id}", {**data, "colour": "Red", "name": "Rex"})
+
+    submit(client, f"/profile/{section}/{item_id}", {**data, **change})
+    with app.app_context():
+        after = check(db.session.get(model, item_id))
+    assert after != before
+    assert (
+        after
+        == {
+            "pets": ("Rex", True, "Friendly"),
+            "vehicles": ("Red", "AB 1234"),
+            "contacts": ("Ana", "+48601234567"),
+        }[section]
+    )
+
     submit(client, f"/profile/{section}/{item_id}/remove", {})
     with app.app_context():
         assert db.session.get(model, item_id) is None
