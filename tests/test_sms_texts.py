@@ -14,7 +14,11 @@ from webapp.sms.segments import segments
 @pytest.mark.parametrize("template", sorted(texts.TEXTS))
 def test_every_text_fits_in_two_segments(app, template, locale):
     with app.test_request_context():
-        body = texts.render(template, locale, **texts.LONGEST_PARAMS)
+        params = dict(texts.LONGEST_PARAMS)
+        with force_locale(locale):  # the words that fill STATUS, in the same language
+            params["state"] = str(texts.PROFILE_STATES["stale"]) % {"date": params["date"]}
+            params["camera"] = str(texts.CAMERA_UNAVAILABLE)
+        body = texts.render(template, locale, **params)
         with force_locale("en"):
             english = str(texts.TEXTS[template]) % texts.LONGEST_PARAMS
     assert segments(body) <= 2, (len(body), body)

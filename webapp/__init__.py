@@ -90,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from .main import bp as main_bp
     from .profiles import bp as profiles_bp
     from .profiles import data_bp
+    from .sms.routes import bp as sms_bp
     from .staff import bp as staff_bp
 
     app.register_blueprint(main_bp)
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(staff_bp)
     app.register_blueprint(profiles_bp)
     app.register_blueprint(data_bp)
+    app.register_blueprint(sms_bp)
     if app.config["APP_ENV"] != "production":
         from .sms.dev import bp as dev_bp
 

@@ -21,6 +21,7 @@ users = AppGroup("users", help="Manage accounts.")
 audit = AppGroup("audit", help="Inspect the audit log.")
 keys = AppGroup("keys", help="Manage the encryption keys of sensitive fields.")
 reminders = AppGroup("reminders", help="Profile freshness reminders.")
+sms = AppGroup("sms", help="The SMS channel.")
 
 
 @users.command("create")
@@ -89,6 +90,24 @@ def reminders_run() -> None:
     )
 
 
+@sms.command("worker")
+@click.option("--once", is_flag=True, help="Send what is due now, then exit.")
+def sms_worker(once: bool) -> None:
+    """Send queued texts, with retries (runs until stopped)."""
+    from .sms.worker import run
+
+    sent = run(once=once)
+    click.echo(f"Handled {sent} messages.")
+
+
+@sms.command("import-spool")
+def sms_import_spool() -> None:
+    """Store and act on texts received while the database was down (exactly once)."""
+    from .sms.spool import import_all
+
+    click.echo(f"Imported {import_all()} spooled messages.")
+
+
 def init_cli(app: Flask) -> None:
-    for group in (users, audit, keys, reminders):
+    for group in (users, audit, keys, reminders, sms):
         app.cli.add_command(group)

@@ -57,6 +57,7 @@ class Settings:
     TWILIO_MESSAGING_SERVICE_SID: str = ""
     TWILIO_API_BASE_URL: str = ""  # only for a local fake of Twilio's API
     ENCRYPTION_KEYS: str = field(default="", repr=False)  # comma-separated; first encrypts
+    SMS_SPOOL_DIR: str = ""  # texts received while the database is down; instance/ by default
     RATELIMIT_STORAGE_URI: str = "memory://"
     RATELIMIT_ENABLED: bool = True
     TRUSTED_PROXIES: int = 0
@@ -152,7 +153,7 @@ class Settings:
             "DEBUG": self.DEBUG,
             "TESTING": self.APP_ENV == "testing",
             "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": production,
@@ -166,6 +167,14 @@ class Settings:
             "RATELIMIT_HEADERS_ENABLED": True,
             "MAX_CONTENT_LENGTH": 256 * 1024,
         }
+
+
+def _engine_options(database_url: str) -> dict[str, Any]:
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if database_url.startswith(("postgres://", "postgresql")):
+        # Fail fast when the server is unreachable: the SMS webhook must still answer in time.
+        options["connect_args"] = {"connect_timeout": 1}
+    return options
 
 
 def _instance_secret(instance_path: str) -> str:

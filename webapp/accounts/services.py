@@ -445,9 +445,16 @@ def confirm_phone_change(user: User, code: str) -> None:
 
 
 def update_settings(user: User, *, locale: str, email: str | None) -> None:
-    user.locale = locale
     user.email = email or None
     record("account.settings_changed", actor=user, subject_type="user", subject_id=user.id)
+    set_language(user, locale, channel="web")
+
+
+def set_language(user: User, locale: str, *, channel: str) -> None:
+    """The language of the site and of texts; the web settings and SMS ``LANG`` both call it."""
+    user.locale = locale
+    record("account.language_changed", actor=user, subject_type="user", subject_id=user.id,
+           reason=f"{locale} via {channel}")  # fmt: skip
     db.session.commit()
 
 

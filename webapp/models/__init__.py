@@ -11,7 +11,7 @@ from .profiles import (
     ProfileReminder,
     Vehicle,
 )
-from .sms import OutboundMessage
+from .sms import InboundMessage, OutboundMessage
 
 __all__ = [
     "AuditEvent",
@@ -19,6 +19,7 @@ __all__ = [
     "ConsentRecord",
     "EmergencyContact",
     "HouseholdMember",
+    "InboundMessage",
     "OutboundMessage",
     "Pet",
     "Profile",

@@ -28,6 +28,7 @@ class SmsDeliveryError(Exception):
 
 class SmsBackend(Protocol):
     name: str
+    inline: bool  # True: handled at once when queued (no network); False: by the worker
 
     def send(self, message: OutboundMessage) -> None:
         """Hand ``message`` over; set its ``status`` and ``provider_sid`` or raise."""
@@ -35,6 +36,7 @@ class SmsBackend(Protocol):
 
 class OutboxBackend:
     name = "outbox"
+    inline = True
 
     def send(self, message: OutboundMessage) -> None:
         message.status = "outbox"
@@ -42,6 +44,7 @@ class OutboxBackend:
 
 class TwilioBackend:
     name = "twilio"
+    inline = False
 
     def __init__(self, config):
         from twilio.rest import Client

@@ -11,7 +11,6 @@ from ..extensions import db
 from ..models import ConsentRecord, OutboundMessage
 from ..models.types import utcnow
 from . import texts
-from .backends import SmsDeliveryError
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +45,13 @@ def record_sms_consent(phone: str, granted: bool, *, channel: str, user_id: int 
 
 
 def send_text(to: str, template: str, locale: str, **params: str) -> OutboundMessage:
-    """Queue and send ``template`` to ``to`` (E.164) in ``locale``.
+    """Queue ``template`` for ``to`` (E.164), rendered in ``locale``.
 
-    The message row joins the caller's transaction. Delivery failures are recorded on the
-    row (``status == "failed"``) rather than raised, so the caller decides what to tell the
-    person. A number whose latest consent entry is a STOP gets nothing
-    (``status == "suppressed"``) but the STOP confirmation. The body is never logged.
+    The row joins the caller's transaction, so a text exists exactly when the change that
+    caused it is committed; ``flask --app wsgi sms worker`` sends it (the local outbox backend
+    "delivers" at once, so development needs no worker). A number whose latest consent entry is
+    a STOP gets nothing but the STOP confirmation (``status == "suppressed"``). The body is
+    never logged: it may hold a code.
     """
     backend = current_app.extensions["sms_backend"]
     message = OutboundMessage(
@@ -60,20 +60,47 @@ def send_text(to: str, template: str, locale: str, **params: str) -> OutboundMes
         template=template,
         locale=locale,
         backend=backend.name,
+        status="pending",
     )
     db.session.add(message)
     db.session.flush()
     if template not in SENT_AFTER_STOP and sms_opted_out(to):
         message.status = "suppressed"
         log.info("sms %s (%s) suppressed: the number replied STOP", message.id, template)
-        return message
-    try:
+    elif backend.inline:
         backend.send(message)
-    except SmsDeliveryError as exc:
-        message.status = "failed"
-        message.error_code = exc.code
-        log.warning("sms %s (%s) failed: %s", message.id, template, exc.code)
-    else:
         message.sent_at = utcnow()
-        log.info("sms %s (%s) handed to %s", message.id, template, backend.name)
     return message
+
+
+# Twilio's message states in the order they happen; a callback only ever moves forward.
+STATUS_ORDER = {
+    "pending": 0,
+    "claimed": 1,
+    "accepted": 2,
+    "scheduled": 2,
+    "queued": 3,
+    "sending": 4,
+    "sent": 5,
+    "delivered": 6,
+    "undelivered": 6,
+    "failed": 6,
+    "canceled": 6,
+    "read": 7,
+}
+
+
+def update_status(provider_sid: str, status: str, error_code: str | None = None) -> bool:
+    """Apply a status callback; unknown sids and backward moves change nothing."""
+    if status not in STATUS_ORDER or not provider_sid:
+        return False
+    message = db.session.scalar(
+        select(OutboundMessage).where(OutboundMessage.provider_sid == provider_sid)
+    )
+    if message is None or STATUS_ORDER[status] <= STATUS_ORDER.get(message.status, -1):
+        return False
+    message.status = status
+    if error_code:
+        message.error_code = error_code[:32]
+    db.session.commit()
+    return True

@@ -33,6 +33,60 @@ TEXTS = {
         "%(program)s: your safety profile is out of date today. 911 will see it as old. "
         "Reply CONFIRM or sign in to our website."
     ),
+    # Replies to texts (TwiML). Carriers' HELP rules: program name, where to get help, message
+    # frequency, rates, how to stop.
+    "help": _l(
+        "%(program)s: %(site)s. Msg frequency varies. Msg & data rates may apply. "
+        "Reply STOP to end. Commands: STATUS, CONFIRM, LANG. Emergency: call 911."
+    ),
+    "help_unknown": _l(
+        "%(program)s: sign up at %(site)s to tell 911 about your household. Msg & data rates "
+        "may apply. Reply STOP to end. Emergency: call 911."
+    ),
+    "stop_confirmation": _l(
+        "%(program)s: you will get no more texts from us. Reply START to get them again."
+    ),
+    "start_confirmation": _l(
+        "%(program)s: texts are on again. Msg & data rates may apply. Reply HELP for help, "
+        "STOP to end."
+    ),
+    "status": _l(
+        "%(program)s: profile %(state)s. Camera requests: %(camera)s. Language: %(language)s."
+    ),
+    "confirmed": _l("%(program)s: thank you. Your safety profile is confirmed until %(date)s."),
+    "confirm_incomplete": _l(
+        "%(program)s: your profile needs your home address and your OK to share it with 911. "
+        "Please finish it on our website."
+    ),
+    "language_set": _l("%(program)s: we will write to you in English."),
+    "language_unknown": _l(
+        "%(program)s: reply LANG and one of: English, Español, Polski, 中文, العربية."
+    ),
+    "not_available": _l(
+        "%(program)s: this is not available by text yet. Reply HELP for what you can do."
+    ),
+    "not_understood": _l(
+        "%(program)s: sorry, we did not understand. Reply HELP for help. For emergencies call 911."
+    ),
+    "emergency_not_monitored": _l(
+        "%(program)s: this number is not monitored for emergencies. Call 911 now. If you "
+        "cannot speak, text 911."
+    ),
+    "service_unavailable": _l(
+        "%(program)s: we could not process your message. In an emergency, call 911."
+    ),
+}
+
+CAMERA_UNAVAILABLE = _l("not available yet")
+
+# Short words that fill the STATUS text.
+PROFILE_STATES = {
+    "not_shared": _l("not shared with 911"),
+    "unconfirmed": _l("not confirmed yet"),
+    "active": _l("active, confirmed %(date)s"),
+    "stale": _l("out of date, confirmed %(date)s"),
+    "inactive": _l("inactive since %(date)s"),
+    "none": _l("not started"),
 }
 
 # The longest value each placeholder can take, for the segment-budget test.
@@ -43,7 +97,14 @@ LONGEST_PARAMS = {
 }
 
 
+def site() -> str:
+    """The site's address as people type it (no scheme)."""
+    base = current_app.config["PUBLIC_BASE_URL"] or "http://127.0.0.1:5000"
+    return base.split("://", 1)[-1].rstrip("/")
+
+
 def render(template: str, locale: str, **params: str) -> str:
     params.setdefault("program", current_app.config["PROGRAM_NAME"])
+    params.setdefault("site", site())
     with force_locale(locale):
         return str(TEXTS[template]) % params

@@ -1,0 +1,270 @@
+"""The inbound webhook: signatures, storage before action, replays, and every command."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from webapp.extensions import db
+from webapp.models import ConsentRecord, InboundMessage, Profile, User
+
+from .conftest import sign_in, submit, translated
+from .sms_helpers import BASE, TOKEN, signed_post, sms_params, text, twilio_config
+from .test_profiles import fill_home
+
+
+@pytest.fixture
+def sms_app(make_app):
+    return make_app(**twilio_config())
+
+
+@pytest.fixture
+def client(sms_app):
+    return sms_app.test_client()
+
+
+def stored(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(InboundMessage))
+
+
+# --- signatures -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["HELP", "¿Dónde está mi perfil? ñandú", "It's Bob's phone", "帮助 🙂", "مساعدة", "a+b=c&d"],
+)
+def test_signed_requests_are_accepted_whatever_the_body(sms_app, client, body):
+    status, _ = text(client, "+13125550142", body)
+    assert status == 200
+    assert stored(sms_app) == 1
+
+
+def test_the_url_with_its_query_string_is_what_is_signed(sms_app, client):
+    params = sms_params("+13125550142", "HELP")
+    ok = signed_post(client, "/sms/inbound?source=carrier&x=1", params,
+                     url=BASE + "/sms/inbound?source=carrier&x=1")  # fmt: skip
+    assert ok.status_code == 200
+    stripped = signed_post(client, "/sms/inbound?source=carrier", sms_params("+1312555", "HELP"),
+                           url=BASE + "/sms/inbound")  # fmt: skip
+    assert stripped.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}],
+    ids=["missing", "wrong"],
+)
+def test_a_missing_or_wrong_signature_gets_403_and_stores_nothing(sms_app, client, headers):
+    response = client.post("/sms/inbound", data=sms_params("+13125550142", "STOP"),
+                           headers=headers)  # fmt: skip
+    assert response.status_code == 403
+    assert stored(sms_app) == 0
+    with sms_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ConsentRecord)) == 0
+
+
+def test_a_signature_made_with_another_token_is_refused(sms_app, client):
+    response = signed_post(client, "/sms/inbound", sms_params("+13125550142", "HELP"),
+                           token="someone-elses-token")  # fmt: skip
+    assert response.status_code == 403
+
+
+def test_a_changed_body_breaks_the_signature(sms_app, client):
+    params = sms_params("+13125550142", "HELP")
+    from twilio.request_validator import RequestValidator
+
+    signature = RequestValidator(TOKEN).compute_signature(BASE + "/sms/inbound", params)
+    params["Body"] = "STOP"
+    response = client.post("/sms/inbound", data=params, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 403
+
+
+def test_forwarded_headers_are_ignored_without_trusted_proxies(make_app):
+    app = make_app(TWILIO_AUTH_TOKEN=TOKEN, APP_ENV="production")  # no PUBLIC_BASE_URL
+    params = sms_params("+13125550142", "HELP")
+    response = signed_post(
+        app.test_client(), "/sms/inbound", params, url="https://evil.example/sms/inbound",
+        headers={"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https"},
+    )  # fmt: skip
+    assert response.status_code == 403
+
+
+def test_behind_a_trusted_proxy_the_forwarded_url_is_used(make_app):
+    app = make_app(TWILIO_AUTH_TOKEN=TOKEN, TRUSTED_PROXIES=1)
+    params = sms_params("+13125550142", "HELP")
+    response = signed_post(
+        app.test_client(), "/sms/inbound", params, url="https://sms.city.gov/sms/inbound",
+        headers={"X-Forwarded-Host": "sms.city.gov", "X-Forwarded-Proto": "https"},
+    )  # fmt: skip
+    assert response.status_code == 200
+
+
+def test_production_without_a_twilio_token_accepts_nothing(make_app):
+    app = make_app(APP_ENV="production", PUBLIC_BASE_URL=BASE)
+    response = signed_post(app.test_client(), "/sms/inbound", sms_params("+1312", "HELP"))
+    assert response.status_code == 403
+
+
+# --- storage and replays ------------------------------------------------------------------
+
+
+def test_a_repeated_message_sid_gets_the_same_answer_and_changes_nothing(sms_app, client):
+    first = text(client, "+13125550142", "STOP", sid="SM" + "a" * 32)
+    again = text(client, "+13125550142", "STOP", sid="SM" + "a" * 32)
+    assert first == again and first[0] == 200 and first[1]
+    assert stored(sms_app) == 1
+    with sms_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ConsentRecord)) == 1
+
+
+def test_texts_are_stored_encrypted_with_their_reply(sms_app, client):
+    text(client, "+13125550142", "My gate code is 4321")
+    with sms_app.app_context():
+        message = db.session.scalar(select(InboundMessage))
+        assert message.body == "My gate code is 4321" and message.reply
+        assert message.command == "unknown" and message.processed_at is not None
+        raw = db.session.execute(db.text("SELECT body FROM inbound_messages")).scalar()
+        assert "4321" not in raw
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def resident_phone(sms_app, make_user):
+    def build(locale="en"):
+        return make_user(locale=locale)
+
+    return build
+
+
+def reply_in(locale: str, msgid: str) -> str:
+    """The start of a translated text, before its first placeholder."""
+    string = msgid if locale == "en" else translated(locale, msgid)
+    return string.split("%(", 2)[1].split(")s", 1)[1].split("%(")[0].strip()[:20]
+
+
+HELP = "%(program)s: %(site)s. Msg frequency varies. Msg & data rates may apply. Reply STOP to end. Commands: STATUS, CONFIRM, LANG. Emergency: call 911."  # noqa: E501
+UNKNOWN = "%(program)s: sign up at %(site)s to tell 911 about your household. Msg & data rates may apply. Reply STOP to end. Emergency: call 911."  # noqa: E501
+STOPPED = "%(program)s: you will get no more texts from us. Reply START to get them again."
+STARTED = (
+    "%(program)s: texts are on again. Msg & data rates may apply. Reply HELP for help, STOP to end."
+)
+CONFIRMED = "%(program)s: thank you. Your safety profile is confirmed until %(date)s."
+INCOMPLETE = "%(program)s: your profile needs your home address and your OK to share it with 911. Please finish it on our website."  # noqa: E501
+NOT_AVAILABLE = "%(program)s: this is not available by text yet. Reply HELP for what you can do."
+NOT_UNDERSTOOD = (
+    "%(program)s: sorry, we did not understand. Reply HELP for help. For emergencies call 911."
+)
+EMERGENCY = "%(program)s: this number is not monitored for emergencies. Call 911 now. If you cannot speak, text 911."  # noqa: E501
+
+KEYWORDS = {
+    "en": {"help": "help", "status": "Status", "confirm": "CONFIRM", "camera_off": "camera off",
+           "camera_on": "Camera on!", "yes": "yes 4821", "lang": "LANG es", "stop": "stop",
+           "start": "START", "emergency": "911 there is a fire"},
+    "es": {"help": "Ayuda", "status": "ESTADO", "confirm": "confirmar", "camera_off": "CÁMARA NO",
+           "camera_on": "camara sí", "yes": "SÍ 4821", "lang": "idioma polski", "stop": "alto",
+           "start": "iniciar", "emergency": "Emergencia"},
+    "pl": {"help": "POMOC", "status": "stan", "confirm": "Potwierdź", "camera_off": "kamera nie",
+           "camera_on": "KAMERA TAK", "yes": "tak 4821", "lang": "język english", "stop": "koniec",
+           "start": "wznów", "emergency": "pomocy"},
+    "zh_Hans": {"help": "帮助", "status": "状态", "confirm": "确认", "camera_off": "摄像头 关",
+                "camera_on": "摄像头 开", "yes": "是 4821", "lang": "语言 español", "stop": "退订",
+                "start": "开始", "emergency": "紧急"},
+    "ar": {"help": "مساعدة", "status": "الحالة", "confirm": "تأكيد", "camera_off": "كاميرا لا",
+           "camera_on": "كاميرا نعم", "yes": "نعم 4821", "lang": "اللغة 中文", "stop": "توقف",
+           "start": "ابدأ", "emergency": "طوارئ"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("locale", list(KEYWORDS))
+def test_every_command_in_every_language(sms_app, client, make_user, locale):
+    words = KEYWORDS[locale]
+    user = make_user(locale=locale)
+
+    def says(keyword, msgid):
+        status, reply = text(client, user.phone, words[keyword])
+        assert status == 200
+        assert reply_in(locale, msgid) in reply, (keyword, reply)
+        return reply
+
+    says("help", HELP)
+    says("confirm", INCOMPLETE)
+    says("camera_off", NOT_AVAILABLE)
+    says("camera_on", NOT_AVAILABLE)
+    says("yes", NOT_AVAILABLE)
+    says("emergency", EMERGENCY)
+    status_reply = says("status", "%(program)s: profile %(state)s.")
+    assert translated(locale, "not started") in status_reply if locale != "en" else True
+    says("stop", STOPPED)
+    assert text(client, user.phone, words["help"])[1] == ""  # nothing after STOP
+    says("start", STARTED)
+    says("help", HELP)
+    # LANG switches the account's language (and the replies' language) to another one.
+    _, reply = text(client, user.phone, words["lang"])
+    with sms_app.app_context():
+        new_locale = db.session.get(User, user.id).locale
+    assert new_locale != locale
+    assert reply_in(new_locale, "%(program)s: we will write to you in English.") in reply
+    with sms_app.app_context():
+        ledger = db.session.scalars(
+            select(ConsentRecord.granted).where(ConsentRecord.kind == "sms")
+        ).all()
+    assert ledger == [False, True]
+
+
+def test_confirm_by_text_calls_the_same_service_as_the_web(sms_app, client, make_user):
+    user = make_user(locale="es")
+    web = sms_app.test_client()
+    sign_in(web, user.phone)
+    fill_home(web)
+    submit(web, "/profile/sharing", {"share_with_911": "y"})
+
+    _, reply = text(client, user.phone, "CONFIRMAR")
+
+    assert reply_in("es", CONFIRMED) in reply
+    with sms_app.app_context():
+        profile = db.session.scalar(select(Profile).where(Profile.user_id == user.id))
+        assert profile.confirmed_at is not None
+    assert (
+        "Activo" in text(client, user.phone, "estado")[1]
+        or "activo" in text(client, user.phone, "estado")[1]
+    )
+
+
+def test_unknown_numbers_get_help_and_a_pointer_to_sign_up(sms_app, client):
+    for body, locale in (("STATUS", "en"), ("ayuda", "es"), ("hello", "en"), ("状态", "zh_Hans")):
+        _, reply = text(client, "+13125550199", body)
+        assert reply_in(locale, UNKNOWN) in reply
+        assert "registry.example.gov" in reply
+
+
+def test_anything_else_gets_a_short_help_reply(sms_app, client, make_user):
+    user = make_user(locale="pl")
+    assert reply_in("pl", NOT_UNDERSTOOD) in text(client, user.phone, "what is this?")[1]
+
+
+def test_lang_with_an_unknown_language_lists_the_choices(sms_app, client, make_user):
+    user = make_user()
+    assert "Español" in text(client, user.phone, "LANG klingon")[1]
+
+
+def test_emergency_words_are_answered_even_after_stop(sms_app, client, make_user):
+    user = make_user()
+    text(client, user.phone, "STOP")
+    assert "Call 911" in text(client, user.phone, "911 help")[1]
+
+
+def test_stop_is_written_to_the_ledger_and_suppresses_later_texts(sms_app, client, make_user):
+    from .conftest import texts_to
+
+    user = make_user()
+    text(client, user.phone, "STOP")
+    web = sms_app.test_client()
+    submit(web, "/account/reset", {"phone": user.phone})  # would text a code
+    assert [t.status for t in texts_to(sms_app, user.phone)] == ["suppressed"]
+    with sms_app.app_context():
+        entry = db.session.scalar(select(ConsentRecord).where(ConsentRecord.kind == "sms"))
+        assert (entry.granted, entry.channel, entry.user_id) == (False, "sms", user.id)

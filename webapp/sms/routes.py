@@ -1,0 +1,81 @@
+"""Twilio webhooks. Every request's signature is checked; a bad one stores nothing."""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+from flask import Blueprint, Response, abort, current_app, request
+from sqlalchemy.exc import SQLAlchemyError
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from ..extensions import csrf, db, limiter
+from . import spool, texts
+from .commands import parse
+from .inbound import effective_auth_token, handle
+from .services import update_status
+
+log = logging.getLogger(__name__)
+bp = Blueprint("sms", __name__, url_prefix="/sms")
+csrf.exempt(bp)  # Twilio signs its requests instead
+limiter.exempt(bp)
+
+
+def signed_url() -> str | None:
+    """The URL Twilio signed, rebuilt from PUBLIC_BASE_URL, or from the request when trusted
+    proxies (ProxyFix) or development vouch for its host; never from raw forwarded headers."""
+    base = current_app.config["PUBLIC_BASE_URL"]
+    if base:
+        query = request.query_string.decode()
+        return base.rstrip("/") + request.path + (f"?{query}" if query else "")
+    if current_app.config["TRUSTED_PROXIES"] or current_app.config["APP_ENV"] != "production":
+        return request.url
+    return None
+
+
+def twilio_signed(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        token, url = effective_auth_token(), signed_url()
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not (token and url and signature):
+            abort(403)
+        if not RequestValidator(token).validate(url, request.form, signature):
+            log.warning("rejected a webhook with a bad signature")
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def twiml(text: str) -> Response:
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return Response(str(response), mimetype="application/xml")
+
+
+@bp.route("/inbound", methods=["POST"])
+@twilio_signed
+def inbound():
+    form = request.form.to_dict(flat=True)
+    try:
+        return twiml(handle(form))
+    except SQLAlchemyError:
+        # The database is down: keep the text on disk and still answer, safely.
+        db.session.rollback()
+        spool.write(form)
+        locale = parse(form.get("Body", "")).locale or current_app.config["DEFAULT_LOCALE"]
+        return twiml(texts.render("service_unavailable", locale))
+
+
+@bp.route("/status", methods=["POST"])
+@twilio_signed
+def status():
+    update_status(
+        request.form.get("MessageSid", ""),
+        request.form.get("MessageStatus", ""),
+        request.form.get("ErrorCode"),
+    )
+    return Response(status=204)
