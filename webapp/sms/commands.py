@@ -132,6 +132,19 @@ def _index() -> dict[str, list[tuple[str, str]]]:
 
 
 _KEYWORDS = _index()
+# Chinese is written without spaces ("语言中文", "确认"): such keywords may be glued to what
+# follows. Longest first, so "摄像头开" wins over a shorter prefix.
+_GLUED = sorted((k for k in _KEYWORDS if not k.isascii() and " " not in k), key=len, reverse=True)
+
+
+def _unglue(words: list[str]) -> list[str]:
+    first = words[0]
+    if first in _KEYWORDS:
+        return words
+    for keyword in _GLUED:
+        if first.startswith(keyword) and len(first) > len(keyword):
+            return [keyword, first[len(keyword) :], *words[1:]]
+    return words
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,7 @@ def parse(text: str) -> Command:
     words = normalise(text or "").split(" ")
     if words == [""]:
         return Command("unknown")
+    words = _unglue(words)
     # Two-word keywords first ("CAMARA NO"), then one word.
     for size in (2, 1):
         if len(words) < size:
