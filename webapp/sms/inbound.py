@@ -114,7 +114,8 @@ def _status(user: User, command: Command) -> Reply:
     fresh = freshness(profile)
     with force_locale(user.locale):
         state_key = "none" if profile is None else fresh.state
-        date = format_date(fresh.confirmed_at, format="long") if fresh.confirmed_at else ""
+        when = fresh.inactive_at if fresh.state == "inactive" else fresh.confirmed_at
+        date = format_date(when, format="long") if when else ""
         state = str(texts.PROFILE_STATES[state_key]) % {"date": date}
         camera = str(texts.CAMERA_UNAVAILABLE)
     language = BY_CODE[user.locale].name

@@ -93,7 +93,11 @@ PROFILE_STATES = {
 LONGEST_PARAMS = {
     "program": "Safety Registry",
     "code": "999999",
-    "date": "30 de septiembre de 2027",
+    "date": "30 de septiembre de 2027",  # the longest long date of our locales
+    "site": "safety-registry.cityname.gov",
+    "state": "out of date, confirmed 30 de septiembre de 2027",
+    "camera": "not available yet",
+    "language": "简体中文",
 }
 
 
