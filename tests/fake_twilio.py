@@ -27,6 +27,12 @@ from urllib.parse import parse_qs
 import pytest
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 64  # several sending threads connect at once
+
+
 AUTH_TOKEN = "fake-twilio-auth-token-" + "7" * 9
 API_VERSION = "2010-04-01"
 
@@ -112,7 +118,7 @@ class FakeTwilio:
     # --- control --------------------------------------------------------------------------
 
     def start(self) -> FakeTwilio:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        server = _Server(("127.0.0.1", 0), _handler_for(self))
         server.daemon_threads = True
         self._server = server
         host, port = server.server_address[:2]

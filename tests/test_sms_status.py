@@ -203,11 +203,6 @@ def test_a_get_is_not_allowed(app):
     assert app.test_client().get("/sms/status").status_code == 405
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="deliver_due() stores the sids of a batch only when the whole batch is written, "
-    "so a callback for an early message of the batch finds no sid and is dropped (204)",
-)
 def test_a_callback_that_arrives_while_the_batch_is_still_being_sent_is_not_lost(
     app, fake_twilio, monkeypatch
 ):

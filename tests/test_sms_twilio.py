@@ -578,11 +578,6 @@ def test_a_resend_that_fails_once_is_retried_and_its_code_verifies(twilio_app, f
     assert is_verified(app)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue_code() supersedes the earlier code when the resend is queued; if the "
-    "worker then fails for good, the person holds only a dead code",
-)
 def test_a_resend_that_fails_for_good_leaves_the_earlier_code_usable(twilio_app, fake_twilio):
     app = twilio_app()
     client, first_code = signed_up_and_sent(app, fake_twilio)

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
 from ..i18n import current_language
+from ..models import CodePurpose
 from ..phones import masked
 from ..security import safe_next
 from . import bp, services
@@ -112,8 +113,13 @@ def verify():
         else:
             flash(_("Your phone number is verified."), "success")
             return redirect(url_for("accounts.dashboard"))
+    failed = services.code_text_failed(current_user, CodePurpose.VERIFY_PHONE, current_user.phone)
     return render_template(
-        "accounts/verify.html", form=form, resend=EmptyForm(), phone=masked(current_user.phone)
+        "accounts/verify.html",
+        form=form,
+        resend=EmptyForm(),
+        phone=masked(current_user.phone),
+        delivery_failed=failed,
     )
 
 

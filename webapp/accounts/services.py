@@ -15,7 +15,15 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit.services import record
 from ..extensions import db
-from ..models import CodePurpose, ConsentRecord, Role, User, UserSession, VerificationCode
+from ..models import (
+    CodePurpose,
+    ConsentRecord,
+    OutboundMessage,
+    Role,
+    User,
+    UserSession,
+    VerificationCode,
+)
 from ..models.types import utcnow
 from ..sms.services import send_text
 
@@ -115,7 +123,11 @@ def _code_hash(purpose: str, phone: str, code: str) -> str:
 
 
 def issue_code(user: User, purpose: CodePurpose, phone: str) -> VerificationCode:
-    """Create a code for ``phone``, supersede older ones and text it. Does not commit."""
+    """Create a code for ``phone`` and queue its text. Does not commit.
+
+    Earlier codes stay usable until they expire: a text that comes late, or a resend that
+    never arrives, must not leave the person without a working code.
+    """
     now = utcnow()
     recent = db.session.execute(
         select(func.count(), func.max(VerificationCode.created_at)).where(
@@ -136,16 +148,6 @@ def issue_code(user: User, purpose: CodePurpose, phone: str) -> VerificationCode
         # and keep the message row for the record.
         db.session.commit()
         raise SmsStopped() if message.status == "suppressed" else SmsNotSent()
-    # The new code supersedes any earlier one.
-    db.session.execute(
-        update(VerificationCode)
-        .where(
-            VerificationCode.user_id == user.id,
-            VerificationCode.purpose == purpose.value,
-            VerificationCode.used_at.is_(None),
-        )
-        .values(used_at=now)
-    )
     row = VerificationCode(
         user_id=user.id,
         purpose=purpose.value,
@@ -159,36 +161,59 @@ def issue_code(user: User, purpose: CodePurpose, phone: str) -> VerificationCode
 
 
 def check_code(user: User, purpose: CodePurpose, code: str) -> VerificationCode:
-    """The pending code row if ``code`` matches it; every wrong try is committed."""
-    row = db.session.scalar(
-        select(VerificationCode)
-        .where(VerificationCode.user_id == user.id, VerificationCode.purpose == purpose.value)
-        .order_by(VerificationCode.id.desc())
-        .limit(1)
-    )
+    """The pending code row that ``code`` matches; every wrong try is committed.
+
+    Any unexpired code of this purpose is accepted; the tries are counted on the newest, and
+    a match uses up every pending code of the purpose (each code works once).
+    """
     now = utcnow()
-    if row is None or row.used_at is not None or row.expires_at <= now:
-        raise CodeExpired()
-    if row.attempts >= CODE_MAX_ATTEMPTS:
-        raise CodeAttemptsExhausted()
-    row.attempts += 1
-    expected = row.code_hash
-    given = _code_hash(purpose.value, row.phone, code.strip())
-    if not hmac.compare_digest(expected, given):
-        record(
-            "code.check",
-            outcome="failure",
-            actor=user,
-            subject_type="user",
-            subject_id=user.id,
-            reason=purpose.value,
+    pending = db.session.scalars(
+        select(VerificationCode)
+        .where(
+            VerificationCode.user_id == user.id,
+            VerificationCode.purpose == purpose.value,
+            VerificationCode.used_at.is_(None),
+            VerificationCode.expires_at > now,
         )
+        .order_by(VerificationCode.id.desc())
+    ).all()
+    if not pending:
+        raise CodeExpired()
+    newest = pending[0]
+    if newest.attempts >= CODE_MAX_ATTEMPTS:
+        raise CodeAttemptsExhausted()
+    newest.attempts += 1
+    given = code.strip()
+    match = next(
+        (
+            row
+            for row in pending
+            if hmac.compare_digest(row.code_hash, _code_hash(purpose.value, row.phone, given))
+        ),
+        None,
+    )
+    if match is None:
+        record("code.check", outcome="failure", actor=user, subject_type="user",
+               subject_id=user.id, reason=purpose.value)  # fmt: skip
         db.session.commit()
-        if row.attempts >= CODE_MAX_ATTEMPTS:
+        if newest.attempts >= CODE_MAX_ATTEMPTS:
             raise CodeAttemptsExhausted()
         raise CodeProblem()
-    row.used_at = now
-    return row
+    for row in pending:
+        row.used_at = now
+    return match
+
+
+def code_text_failed(user: User, purpose: CodePurpose, phone: str) -> bool:
+    """Whether the latest text carrying a code of ``purpose`` to ``phone`` could not be
+    delivered (so the page can say so, rather than leave the person waiting)."""
+    status = db.session.scalar(
+        select(OutboundMessage.status)
+        .where(OutboundMessage.to == phone, OutboundMessage.template == purpose.value)
+        .order_by(OutboundMessage.id.desc())
+        .limit(1)
+    )
+    return status in ("failed", "undelivered")
 
 
 # --- sign-up and phone verification --------------------------------------------------------

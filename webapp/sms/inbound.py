@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import force_locale, format_date
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -64,18 +64,23 @@ def handle(form: dict[str, str], *, source: str = "webhook") -> str:
     )
     db.session.add(message)
     try:
+        # Read the id before the commit expires the object (reading it after costs a SELECT).
+        db.session.flush()
+        message_id, sender = message.id, message.from_number
         db.session.commit()
     except IntegrityError:  # the same MessageSid, stored a moment ago by another request
         db.session.rollback()
         return ""
-    message_id, sender = message.id, message.from_number
     command = parse(form.get("Body", ""))
     reply = dispatch(sender, command)
     text = reply.render()
-    message = db.session.get(InboundMessage, message_id)
-    message.command = command.name
-    message.reply = text or None
-    message.processed_at = utcnow()
+    # One UPDATE, without loading the row back (and decrypting its body) first.
+    db.session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id == message_id)
+        .values(command=command.name, reply=text or None, processed_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
     db.session.commit()
     return text
 

@@ -65,16 +65,20 @@ class _Senders(threading.local):
     backend: TwilioBackend | None = None
 
 
-def _send(app: Flask, senders: _Senders, message: dict) -> tuple[int, str | None, object]:
+def _send(app: Flask, senders: _Senders, message: dict) -> None:
+    """Send one message and save the outcome at once, in this thread's own session, so the
+    sid is stored before this thread sends anything else (a quick status callback finds it)."""
     with app.app_context():
         if senders.backend is None:
             senders.backend = TwilioBackend(app.config)
-        row = OutboundMessage(to=message["to"], body=message["body"])
+        carrier = OutboundMessage(to=message["to"], body=message["body"])
         try:
-            senders.backend.send(row)
+            senders.backend.send(carrier)
+            outcome = carrier.status
         except SmsDeliveryError as error:
-            return message["id"], None, error
-        return message["id"], row.provider_sid, row.status
+            outcome = error
+        _record(db.session.get(OutboundMessage, message["id"]), carrier.provider_sid, outcome)
+        db.session.commit()
 
 
 def deliver_due(batch_size: int = 100, threads: int = 8) -> int:
@@ -90,30 +94,33 @@ def deliver_due(batch_size: int = 100, threads: int = 8) -> int:
             row.status = "suppressed"  # a STOP that arrived after it was queued
         else:
             work.append({"id": row.id, "to": row.to, "body": row.body})
-    by_id = {row.id: row for row in rows}
+    db.session.commit()  # the suppressions
     app = current_app._get_current_object()
     senders = _Senders()
     with ThreadPoolExecutor(max_workers=max(1, min(threads, len(work) or 1))) as pool:
-        results = list(pool.map(lambda m: _send(app, senders, m), work))
-    for message_id, sid, outcome in results:
-        row = by_id[message_id]
-        row.attempts += 1
-        if isinstance(outcome, SmsDeliveryError):
-            row.error_code = outcome.code
-            if outcome.permanent or row.attempts >= MAX_ATTEMPTS:
-                row.status = "failed"
-                log.warning("sms %s failed for good: %s", row.id, outcome.code)
-            else:
-                row.status = "pending"
-                row.next_attempt_at = utcnow() + backoff(row.attempts)
-                log.info("sms %s will be retried: %s", row.id, outcome.code)
-        else:
-            row.provider_sid = sid
-            row.status = outcome or "queued"
-            row.sent_at = utcnow()
-            row.error_code = None
-    db.session.commit()
+        for future in [pool.submit(_send, app, senders, message) for message in work]:
+            future.result()  # re-raise anything unexpected
+    db.session.expire_all()
     return len(rows)
+
+
+def _record(row: OutboundMessage, sid: str | None, outcome) -> None:
+    row.attempts += 1
+    if isinstance(outcome, SmsDeliveryError):
+        row.error_code = outcome.code
+        if outcome.permanent or row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
+            log.warning("sms %s failed for good: %s", row.id, outcome.code)
+        else:
+            row.status = "pending"
+            row.next_attempt_at = utcnow() + backoff(row.attempts)
+            log.info("sms %s will be retried: %s", row.id, outcome.code)
+    else:
+        row.provider_sid = sid
+        row.status = outcome or "queued"
+        row.sent_at = utcnow()
+        row.error_code = None
+        log.info("sms %s sent", row.id)
 
 
 def run(once: bool = False, idle_sleep: float = 0.5) -> int:
