@@ -9,8 +9,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from .accounts.errors import AccountError
 from .accounts.passwords import MAX_LENGTH, MIN_LENGTH, is_common
-from .accounts.services import AccountError, create_account
+from .accounts.services import create_account
 from .audit.services import verify_chain
 from .crypto import generate_key, rotate_keys
 from .models import Role

@@ -15,6 +15,8 @@ from ..models import CodePurpose
 from ..phones import masked
 from ..security import safe_next
 from . import bp, services
+from .codes import code_text_failed
+from .errors import AccountError, ResendTooSoon, SmsNotSent, TooManyCodes
 from .forms import (
     ChangePhoneForm,
     CodeForm,
@@ -36,7 +38,7 @@ def _post_only(limit: str):
     return limiter.limit(limit, methods=["POST"])
 
 
-def _attach(form, error: services.AccountError) -> None:
+def _attach(form, error: AccountError) -> None:
     """Show a service error next to its field, or in the summary when it has none."""
     field = getattr(form, error.field, None) if error.field else None
     if field is not None:
@@ -89,7 +91,7 @@ def sign_up():
                 email=form.email.data,
                 consent=form.consent.data,
             )
-        except services.AccountError as error:
+        except AccountError as error:
             _attach(form, error)
         else:
             _sign_in(user)
@@ -108,12 +110,12 @@ def verify():
     if form.validate_on_submit():
         try:
             services.verify_phone(current_user, form.code.data)
-        except services.AccountError as error:
+        except AccountError as error:
             _attach(form, error)
         else:
             flash(_("Your phone number is verified."), "success")
             return redirect(url_for("accounts.dashboard"))
-    failed = services.code_text_failed(current_user, CodePurpose.VERIFY_PHONE, current_user.phone)
+    failed = code_text_failed(current_user, CodePurpose.VERIFY_PHONE, current_user.phone)
     return render_template(
         "accounts/verify.html",
         form=form,
@@ -131,7 +133,7 @@ def resend():
     if form.validate_on_submit():
         try:
             services.resend_verification(current_user)
-        except services.AccountError as error:
+        except AccountError as error:
             flash(str(error.message), "error")
         else:
             flash(_("We sent a new code."), "success")
@@ -147,7 +149,7 @@ def sign_in():
     if form.validate_on_submit():
         try:
             user = services.authenticate(form.phone.e164, form.password.data)
-        except services.AccountError as error:
+        except AccountError as error:
             _attach(form, error)
         else:
             _sign_in(user)
@@ -194,7 +196,7 @@ def change_phone():
     if form.validate_on_submit():
         try:
             services.start_phone_change(current_user, form.phone.e164, form.password.data)
-        except services.AccountError as error:
+        except AccountError as error:
             _attach(form, error)
         else:
             return redirect(url_for("accounts.confirm_phone"))
@@ -213,7 +215,7 @@ def confirm_phone():
     if form.validate_on_submit():
         try:
             services.confirm_phone_change(current_user, form.code.data)
-        except services.AccountError as error:
+        except AccountError as error:
             _attach(form, error)
         else:
             flash(_("Your phone number is changed."), "success")
@@ -227,7 +229,7 @@ def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
         # Saying a code could not be sent would tell a stranger the number has an account.
-        with suppress(services.ResendTooSoon, services.TooManyCodes, services.SmsNotSent):
+        with suppress(ResendTooSoon, TooManyCodes, SmsNotSent):
             services.request_password_reset(form.phone.e164)
         session["reset_phone"] = form.phone.e164
         return redirect(url_for("accounts.reset_password"))
@@ -244,7 +246,7 @@ def reset_password():
     if form.validate_on_submit():
         try:
             services.reset_password(phone, form.code.data, form.password.data)
-        except services.AccountError as error:
+        except AccountError as error:
             _attach(form, error)
         else:
             session.pop("reset_phone", None)

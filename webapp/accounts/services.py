@@ -4,13 +4,11 @@ an ``AccountError`` whose message is shown to the person (already translated laz
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 from datetime import timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit.services import record
@@ -18,21 +16,24 @@ from ..extensions import db
 from ..models import (
     CodePurpose,
     ConsentRecord,
-    OutboundMessage,
     Role,
     User,
     UserSession,
     VerificationCode,
 )
 from ..models.types import utcnow
-from ..sms.services import send_text
+from .codes import check_code, issue_code
+from .errors import (
+    AccountError,
+    AccountLocked,
+    CodeExpired,
+    InvalidCredentials,
+    PhoneTaken,
+    WrongPassword,
+)
 
 TERMS_VERSION = "2026-11-01"
 
-CODE_LIFETIME = timedelta(minutes=10)
-CODE_MAX_ATTEMPTS = 5
-CODE_RESEND_INTERVAL = timedelta(seconds=60)
-CODES_PER_HOUR = 5
 SIGN_IN_WINDOW = timedelta(minutes=15)
 SIGN_IN_MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=10)
@@ -43,177 +44,11 @@ SESSION_MAX_AGE = timedelta(hours=12)  # then sign in again, whatever the cookie
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
 
 
-class AccountError(Exception):
-    """A problem the person can fix; ``field`` names the form field it belongs to."""
-
-    message = _l("Something went wrong. Please try again.")
-    field: str | None = None
-
-    def __init__(self, message=None, field: str | None = None):
-        super().__init__()
-        if message is not None:
-            self.message = message
-        if field is not None:
-            self.field = field
-
-
-class PhoneTaken(AccountError):
-    message = _l("An account already uses this phone number. Sign in or reset your password.")
-    field = "phone"
-
-
-class InvalidCredentials(AccountError):
-    message = _l("The phone number or password is not right.")
-
-
-class WrongPassword(AccountError):
-    message = _l("The password is not right.")
-    field = "password"
-
-
-class AccountLocked(AccountError):
-    message = _l(
-        "Too many failed attempts. This account is locked for 10 minutes. "
-        "You can reset your password by text message."
-    )
-
-
-class CodeProblem(AccountError):
-    message = _l("The code is not right. Check the latest text we sent and try again.")
-    field = "code"
-
-
-class CodeExpired(CodeProblem):
-    message = _l("The code has expired or was already used. Ask for a new code.")
-
-
-class CodeAttemptsExhausted(CodeProblem):
-    message = _l("Too many wrong codes. Ask for a new code.")
-
-
-class ResendTooSoon(AccountError):
-    message = _l("We sent a code less than a minute ago. Please wait before asking again.")
-
-
-class TooManyCodes(AccountError):
-    message = _l("Too many codes were sent to this number. Please try again in an hour.")
-
-
-class SmsNotSent(AccountError):
-    message = _l("We could not send a text to this number. Check it and try again.")
-    field = "phone"
-
-
-class SmsStopped(SmsNotSent):
-    message = _l(
-        "This number has asked us to stop sending texts. Text START to us from it, then try again."
-    )
-
-
 # --- passwords and codes -------------------------------------------------------------------
 
 
 def hash_password(password: str) -> str:
     return generate_password_hash(password)
-
-
-def _code_hash(purpose: str, phone: str, code: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"{purpose}:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
-
-
-def issue_code(user: User, purpose: CodePurpose, phone: str) -> VerificationCode:
-    """Create a code for ``phone`` and queue its text. Does not commit.
-
-    Earlier codes stay usable until they expire: a text that comes late, or a resend that
-    never arrives, must not leave the person without a working code.
-    """
-    now = utcnow()
-    recent = db.session.execute(
-        select(func.count(), func.max(VerificationCode.created_at)).where(
-            VerificationCode.phone == phone,
-            VerificationCode.purpose == purpose.value,
-            VerificationCode.created_at > now - timedelta(hours=1),
-        )
-    ).one()
-    count, latest = recent
-    if latest is not None and now - latest < CODE_RESEND_INTERVAL:
-        raise ResendTooSoon()
-    if count >= CODES_PER_HOUR:
-        raise TooManyCodes()
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    message = send_text(phone, purpose.value, user.locale, code=code)
-    if message.status in ("failed", "suppressed"):
-        # Nothing was received: store no code, keep the one the person may already hold,
-        # and keep the message row for the record.
-        db.session.commit()
-        raise SmsStopped() if message.status == "suppressed" else SmsNotSent()
-    row = VerificationCode(
-        user_id=user.id,
-        purpose=purpose.value,
-        phone=phone,
-        code_hash=_code_hash(purpose.value, phone, code),
-        created_at=now,
-        expires_at=now + CODE_LIFETIME,
-    )
-    db.session.add(row)
-    return row
-
-
-def check_code(user: User, purpose: CodePurpose, code: str) -> VerificationCode:
-    """The pending code row that ``code`` matches; every wrong try is committed.
-
-    Any unexpired code of this purpose is accepted; the tries are counted on the newest, and
-    a match uses up every pending code of the purpose (each code works once).
-    """
-    now = utcnow()
-    pending = db.session.scalars(
-        select(VerificationCode)
-        .where(
-            VerificationCode.user_id == user.id,
-            VerificationCode.purpose == purpose.value,
-            VerificationCode.used_at.is_(None),
-            VerificationCode.expires_at > now,
-        )
-        .order_by(VerificationCode.id.desc())
-    ).all()
-    if not pending:
-        raise CodeExpired()
-    newest = pending[0]
-    if newest.attempts >= CODE_MAX_ATTEMPTS:
-        raise CodeAttemptsExhausted()
-    newest.attempts += 1
-    given = code.strip()
-    match = next(
-        (
-            row
-            for row in pending
-            if hmac.compare_digest(row.code_hash, _code_hash(purpose.value, row.phone, given))
-        ),
-        None,
-    )
-    if match is None:
-        record("code.check", outcome="failure", actor=user, subject_type="user",
-               subject_id=user.id, reason=purpose.value)  # fmt: skip
-        db.session.commit()
-        if newest.attempts >= CODE_MAX_ATTEMPTS:
-            raise CodeAttemptsExhausted()
-        raise CodeProblem()
-    for row in pending:
-        row.used_at = now
-    return match
-
-
-def code_text_failed(user: User, purpose: CodePurpose, phone: str) -> bool:
-    """Whether the latest text carrying a code of ``purpose`` to ``phone`` could not be
-    delivered (so the page can say so, rather than leave the person waiting)."""
-    status = db.session.scalar(
-        select(OutboundMessage.status)
-        .where(OutboundMessage.to == phone, OutboundMessage.template == purpose.value)
-        .order_by(OutboundMessage.id.desc())
-        .limit(1)
-    )
-    return status in ("failed", "undelivered")
 
 
 # --- sign-up and phone verification --------------------------------------------------------

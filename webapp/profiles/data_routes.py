@@ -8,8 +8,8 @@ from flask import Response, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
+from ..accounts.errors import AccountError
 from ..accounts.routes import _attach, _fresh_session, verified_required
-from ..accounts.services import AccountError
 from . import data_bp as bp
 from . import rights
 from .forms import DeleteAccountForm

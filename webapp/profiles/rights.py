@@ -9,7 +9,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy import inspect as sa_inspect
 from werkzeug.security import check_password_hash
 
-from ..accounts.services import WrongPassword
+from ..accounts.errors import WrongPassword
 from ..audit.services import record
 from ..extensions import db
 from ..models import AuditEvent, ConsentRecord, OutboundMessage, Profile, User

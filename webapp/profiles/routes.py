@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..accounts.errors import AccountError
 from ..accounts.forms import EmptyForm
 from ..accounts.routes import CODE_CHECK_LIMIT, CODE_SEND_LIMIT, _attach, verified_required
 from ..extensions import limiter
@@ -168,7 +169,7 @@ def phones():
     if form.validate_on_submit():
         try:
             entry = services.add_phone(current_user, form.phone.e164)
-        except services.AccountError as error:
+        except AccountError as error:
             _attach(form, error)
         else:
             return redirect(url_for("profiles.verify_phone", phone_id=entry.id))
@@ -187,7 +188,7 @@ def verify_phone(phone_id: int):
     if form.validate_on_submit():
         try:
             services.verify_phone(current_user, phone_id, form.code.data)
-        except services.AccountError as error:
+        except AccountError as error:
             _attach(form, error)
         else:
             flash(_("The phone number is verified."), "success")
@@ -203,7 +204,7 @@ def resend_phone_code(phone_id: int):
     if EmptyForm().validate_on_submit():
         try:
             services.resend_phone_code(current_user, phone_id)
-        except services.AccountError as error:
+        except AccountError as error:
             flash(str(error.message), "error")
         else:
             flash(_("We sent a new code."), "success")

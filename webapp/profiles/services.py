@@ -11,7 +11,8 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ..accounts.services import AccountError, check_code, issue_code
+from ..accounts.codes import check_code, issue_code
+from ..accounts.errors import AccountError
 from ..audit.services import record
 from ..extensions import db
 from ..models import (
