@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help install run test test-sqlite test-postgres lint format chromium \
-        translations-extract translations-update translations-compile bench clean
+        translations-extract translations-update translations-compile bench bench-sms clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ test: $(STAMP) translations-compile chromium lint ## Everything: lint, SQLite, t
 
 bench: $(STAMP) translations-compile ## Print the benchmark figures
 	$(BIN)/python -m bench
+
+bench-sms: $(STAMP) ## SMS webhook load under gunicorn, SQLite and PostgreSQL (about 4 minutes)
+	$(BIN)/python -m bench.sms_load --db both
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
