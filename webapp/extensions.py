@@ -37,9 +37,12 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
-    """SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked, per connection."""
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked, per connection.
+    WAL lets readers go on while one request writes; synchronous stays FULL (the default),
+    so a committed text survives a power cut."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()

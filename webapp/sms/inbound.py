@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import force_locale, format_date
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..i18n import BY_CODE
-from ..models import InboundMessage, Profile, User
+from ..models import ConsentRecord, InboundMessage, Profile, User
 from ..models.types import utcnow
 from . import texts
 from .commands import Command, language_of, parse
-from .services import record_sms_consent, send_text, sms_opted_out
+from .services import record_sms_consent, send_text
 
 
 @dataclass(frozen=True)
@@ -52,43 +52,106 @@ def effective_auth_token() -> str | None:
 def handle(form: dict[str, str], *, source: str = "webhook") -> str:
     """Store the text (committed before anything else), act on it, return the reply text."""
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
-    existing = db.session.scalar(select(InboundMessage).where(InboundMessage.message_sid == sid))
-    if existing is not None:
-        return existing.reply or ""
-    message = InboundMessage(
-        message_sid=sid,
-        from_number=form.get("From", "")[:32],
-        to_number=form.get("To", "")[:32] or None,
-        body=form.get("Body", ""),
-        source=source,
-    )
-    db.session.add(message)
-    try:
-        # Read the id before the commit expires the object (reading it after costs a SELECT).
-        db.session.flush()
-        message_id, sender = message.id, message.from_number
-        db.session.commit()
-    except IntegrityError:  # the same MessageSid, stored a moment ago by another request
-        db.session.rollback()
-        return ""
+    sender = form.get("From", "")[:32]
+    message_id = _store(sid, sender, form, source)
+    if message_id is None:  # this MessageSid was stored before: the same answer, no change
+        reply = db.session.scalar(_STORED_REPLY, {"sid": sid})
+        return reply or ""
     command = parse(form.get("Body", ""))
     reply = dispatch(sender, command)
     text = reply.render()
     # One UPDATE, without loading the row back (and decrypting its body) first.
     db.session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id == message_id)
-        .values(command=command.name, reply=text or None, processed_at=utcnow()),
+        _PROCESSED,
+        {"message_id": message_id, "cmd": command.name, "text": text or None, "at": utcnow()},
         execution_options={"synchronize_session": False},
     )
     db.session.commit()
     return text
 
 
+def _store(sid: str, sender: str, form: dict[str, str], source: str) -> int | None:
+    """Insert and commit the text in one statement; None when its MessageSid is known."""
+    params = {
+        "sid": sid,
+        "sender": sender,
+        "to": form.get("To", "")[:32] or None,
+        "text": form.get("Body", ""),
+        "src": source,
+        "at": utcnow(),
+    }
+    message_id = db.session.execute(_INSERTS[db.engine.dialect.name], params).scalar()
+    db.session.commit()
+    return message_id
+
+
+def _sender_state(sender: str) -> tuple[int | None, str | None, bool, bool]:
+    """(user id, locale, phone verified, opted out) of a number, in one query."""
+    row = db.session.execute(_SENDER_STATE, {"sender": sender}).one()
+    return row[0], row[1], row[2] is not None, row[3] is False
+
+
+# The webhook's statements are built once, with bound parameters: building SQLAlchemy
+# expressions on every request cost more than running them.
+_COLUMNS = InboundMessage.__table__.c
+_STORED_REPLY = select(InboundMessage.reply).where(InboundMessage.message_sid == bindparam("sid"))
+_PROCESSED = (
+    update(InboundMessage)
+    .where(InboundMessage.id == bindparam("message_id"))
+    .values(  # parameter names differ from the columns': SQLAlchemy reserves those
+        command=bindparam("cmd"),
+        reply=bindparam("text", type_=_COLUMNS.reply.type),
+        processed_at=bindparam("at", type_=_COLUMNS.processed_at.type),
+    )
+)
+
+
+def _insert_statement(dialect_insert):
+    return (
+        dialect_insert(InboundMessage)
+        .values(
+            message_sid=bindparam("sid"),
+            from_number=bindparam("sender"),
+            to_number=bindparam("to"),
+            body=bindparam("text", type_=_COLUMNS.body.type),
+            source=bindparam("src"),
+            received_at=bindparam("at", type_=_COLUMNS.received_at.type),
+        )
+        .on_conflict_do_nothing(index_elements=["message_sid"])
+        .returning(InboundMessage.id)
+    )
+
+
+_INSERTS = {
+    "postgresql": _insert_statement(postgresql.insert),
+    "sqlite": _insert_statement(sqlite.insert),
+}
+
+
+def _sender_state_statement():
+    user = select(User.id, User.locale, User.phone_verified_at)
+    user = user.where(User.phone == bindparam("sender")).subquery()
+    latest_consent = (
+        select(ConsentRecord.granted)
+        .where(ConsentRecord.phone == bindparam("sender"), ConsentRecord.kind == "sms")
+        .order_by(ConsentRecord.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(
+        select(user.c.id).scalar_subquery(),
+        select(user.c.locale).scalar_subquery(),
+        select(user.c.phone_verified_at).scalar_subquery(),
+        latest_consent,
+    )
+
+
+_SENDER_STATE = _sender_state_statement()
+
+
 def dispatch(sender: str, command: Command) -> Reply:
-    user = db.session.scalar(select(User).where(User.phone == sender))
-    locale = user.locale if user else (command.locale or current_app.config["DEFAULT_LOCALE"])
-    user_id = user.id if user else None
+    user_id, user_locale, verified, opted_out = _sender_state(sender)
+    locale = user_locale or command.locale or current_app.config["DEFAULT_LOCALE"]
 
     if command.name == "emergency":  # always answered, whatever else holds
         return Reply("emergency_not_monitored", locale)
@@ -100,16 +163,16 @@ def dispatch(sender: str, command: Command) -> Reply:
         record_sms_consent(sender, True, channel="sms", user_id=user_id)
         db.session.commit()
         return Reply("start_confirmation", locale)
-    if sms_opted_out(sender):
+    if opted_out:
         return Reply(None, locale)  # nothing but the STOP confirmation to a stopped number
-    if user is None or not user.phone_verified:
+    if user_id is None or not verified:
         return Reply("help_unknown", locale)
+    if command.name == "help":
+        return Reply("help", locale)
     handler = HANDLERS.get(command.name)
-    return handler(user, command) if handler else Reply("not_understood", locale)
-
-
-def _help(user: User, command: Command) -> Reply:
-    return Reply("help", user.locale)
+    if handler is None:
+        return Reply("not_understood", locale)
+    return handler(db.session.get(User, user_id), command)
 
 
 def _status(user: User, command: Command) -> Reply:
@@ -155,7 +218,6 @@ def _not_available(user: User, command: Command) -> Reply:
 
 
 HANDLERS = {
-    "help": _help,
     "status": _status,
     "confirm": _confirm,
     "lang": _language,
