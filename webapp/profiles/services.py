@@ -79,8 +79,8 @@ def save_home(user: User, data: dict[str, Any]) -> Profile:
 # --- list sections ---------------------------------------------------------------------------
 
 
-def get_item(user: User, section: str, item_id: int):
-    model = ITEM_MODELS[section]
+def _owned(user: User, model: type, item_id: int):
+    """Row ``item_id`` of ``model`` if it belongs to ``user``'s profile, else ``NotFound``."""
     item = db.session.scalar(
         select(model)
         .join(Profile, Profile.id == model.profile_id)
@@ -89,6 +89,10 @@ def get_item(user: User, section: str, item_id: int):
     if item is None:
         raise NotFound()
     return item
+
+
+def get_item(user: User, section: str, item_id: int):
+    return _owned(user, ITEM_MODELS[section], item_id)
 
 
 def save_item(user: User, section: str, data: dict[str, Any], item_id: int | None = None):
@@ -199,14 +203,7 @@ def remove_phone(user: User, phone_id: int) -> None:
 
 
 def own_phone(user: User, phone_id: int) -> ProfilePhone:
-    entry = db.session.scalar(
-        select(ProfilePhone)
-        .join(Profile, Profile.id == ProfilePhone.profile_id)
-        .where(ProfilePhone.id == phone_id, Profile.user_id == user.id)
-    )
-    if entry is None:
-        raise NotFound()
-    return entry
+    return _owned(user, ProfilePhone, phone_id)
 
 
 # --- dispatchers -----------------------------------------------------------------------------
