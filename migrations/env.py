@@ -25,6 +25,13 @@ def get_metadata():
     return target_db.metadata
 
 
+def include_name(name, type_, parent_names):
+    """Leave the camera spatial index alone: it is built by hand in migration 0004."""
+    from webapp.models.cameras import is_spatial_index
+
+    return not is_spatial_index(name)
+
+
 def run_migrations_offline():
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
@@ -49,6 +56,7 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
     conf_args.setdefault("render_as_batch", True)  # SQLite needs batch mode to alter tables
     conf_args.setdefault("compare_type", True)
+    conf_args.setdefault("include_name", include_name)
 
     with get_engine().connect() as connection:
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)

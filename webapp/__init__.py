@@ -87,6 +87,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .accounts import bp as accounts_bp
+    from .cameras import bp as cameras_bp
+    from .cameras.moderation import bp as moderation_bp
     from .main import bp as main_bp
     from .profiles import bp as profiles_bp
     from .profiles import data_bp
@@ -99,6 +101,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(profiles_bp)
     app.register_blueprint(data_bp)
     app.register_blueprint(sms_bp)
+    app.register_blueprint(cameras_bp)
+    app.register_blueprint(moderation_bp)
     if app.config["APP_ENV"] != "production":
         from .sms.dev import bp as dev_bp
 

@@ -66,6 +66,10 @@ class Settings:
     DEFAULT_CITY: str = "Chicago"
     DEFAULT_STATE: str = "IL"
     LOG_LEVEL: str = "INFO"
+    GEOCODER: str = "manual"  # "manual" (moderators enter coordinates) or "nominatim"
+    GEOCODER_URL: str = ""  # the Nominatim server, e.g. https://nominatim.openstreetmap.org
+    GEOCODER_USER_AGENT: str = "safety-registry"
+    GEOCODER_TIMEOUT: float = 3.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -89,6 +93,8 @@ class Settings:
                     typed[key] = _bool(raw)
                 elif isinstance(default, int):
                     typed[key] = int(raw)
+                elif isinstance(default, float):
+                    typed[key] = float(raw)
                 else:
                     typed[key] = str(raw).strip()
             except ValueError as exc:
@@ -128,6 +134,12 @@ class Settings:
                 raise ConfigError(
                     "SMS_BACKEND=twilio needs TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID"
                 )
+        if self.GEOCODER not in ("manual", "nominatim"):
+            raise ConfigError("GEOCODER must be 'manual' or 'nominatim'")
+        if self.GEOCODER == "nominatim" and not self.GEOCODER_URL.startswith(
+            ("https://", "http://")
+        ):
+            raise ConfigError("GEOCODER=nominatim needs GEOCODER_URL (https://...)")
         if self.TRUSTED_PROXIES < 0:
             raise ConfigError("TRUSTED_PROXIES must be 0 or more")
         if self.PUBLIC_BASE_URL and not self.PUBLIC_BASE_URL.startswith(("https://", "http://")):

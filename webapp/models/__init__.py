@@ -2,6 +2,13 @@
 
 from .accounts import CodePurpose, ConsentRecord, Role, User, UserSession, VerificationCode
 from .audit import AuditEvent
+from .cameras import (
+    CameraEvent,
+    CameraRegistration,
+    CameraReminder,
+    CameraSystem,
+    RegistrationStatus,
+)
 from .profiles import (
     EmergencyContact,
     HouseholdMember,
@@ -15,6 +22,10 @@ from .sms import InboundMessage, OutboundMessage
 
 __all__ = [
     "AuditEvent",
+    "CameraEvent",
+    "CameraRegistration",
+    "CameraReminder",
+    "CameraSystem",
     "CodePurpose",
     "ConsentRecord",
     "EmergencyContact",
@@ -25,6 +36,7 @@ __all__ = [
     "Profile",
     "ProfilePhone",
     "ProfileReminder",
+    "RegistrationStatus",
     "Role",
     "User",
     "UserSession",

@@ -50,27 +50,71 @@ class Freshness:
         return self.state in ("active", "stale")
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """How long a confirmation lasts, and the reminders before it runs out. Profiles and camera
+    registrations (renewed yearly) share this one mechanism."""
+
+    stale_after_months: int
+    inactive_after_months: int
+    reminders: tuple[tuple[str, timedelta], ...] = REMINDERS
+
+    def lifecycle(self, confirmed_at: datetime, now: datetime | None = None) -> Freshness:
+        now = now or utcnow()
+        stale_at = add_months(confirmed_at, self.stale_after_months)
+        inactive_at = add_months(confirmed_at, self.inactive_after_months)
+        state = "active" if now < stale_at else "stale" if now < inactive_at else "inactive"
+        return Freshness(state, confirmed_at, stale_at, inactive_at)
+
+    def lapsed_before(self, now: datetime) -> datetime:
+        """Confirmations at or before this moment have run out (are inactive)."""
+        return add_months(now, -self.inactive_after_months)
+
+    def candidate_window(self, now: datetime) -> tuple[datetime, datetime]:
+        """(first_due, gone): a superset, with a day of slack for month lengths, of the
+        confirmations within the first reminder of going stale and not yet inactive."""
+        slack = timedelta(days=1)
+        first_due = add_months(now + self.reminders[0][1], -self.stale_after_months) + slack
+        return first_due, self.lapsed_before(now) - slack
+
+    def due_reminder(self, fresh: Freshness, now: datetime) -> int | None:
+        """Index in ``reminders`` of the latest reminder due now, if still current."""
+        if fresh.stale_at is None or now >= fresh.inactive_at:
+            return None
+        due = None
+        for index, (_, before) in enumerate(self.reminders):
+            if now >= fresh.stale_at - before:
+                due = index
+        return due
+
+    def remind(self, fresh: Freshness, now: datetime, done: set[str], send, record) -> str | None:
+        """Send the reminder due now unless it went already; ``record(kind, outcome)`` keeps
+        a row per reminder (earlier ones missed while the scheduler was down are recorded as
+        skipped, never sent late in a burst); ``send(kind)`` returns the outbound message."""
+        due = self.due_reminder(fresh, now)
+        if due is None:
+            return None
+        kind = self.reminders[due][0]
+        if kind in done:
+            return None
+        for earlier, _ in self.reminders[:due]:
+            if earlier not in done:
+                record(earlier, "skipped")
+        message = send(kind)
+        outcome = "suppressed" if message.status == "suppressed" else "sent"
+        record(kind, outcome)
+        return outcome
+
+
+PROFILE_SCHEDULE = Schedule(STALE_AFTER_MONTHS, INACTIVE_AFTER_MONTHS)
+
+
 def freshness(profile: Profile | None, now: datetime | None = None) -> Freshness:
     if profile is None or not profile.share_with_911 or not profile.has_address:
         return Freshness("not_shared", profile.confirmed_at if profile else None)
     if profile.confirmed_at is None:
         return Freshness("unconfirmed")
-    now = now or utcnow()
-    stale_at = add_months(profile.confirmed_at, STALE_AFTER_MONTHS)
-    inactive_at = add_months(profile.confirmed_at, INACTIVE_AFTER_MONTHS)
-    state = "active" if now < stale_at else "stale" if now < inactive_at else "inactive"
-    return Freshness(state, profile.confirmed_at, stale_at, inactive_at)
-
-
-def _due_reminder(fresh: Freshness, now: datetime) -> int | None:
-    """Index in REMINDERS of the latest reminder due now, if the profile still shows."""
-    if fresh.stale_at is None or now >= fresh.inactive_at:
-        return None
-    due = None
-    for index, (_, before) in enumerate(REMINDERS):
-        if now >= fresh.stale_at - before:
-            due = index
-    return due
+    return PROFILE_SCHEDULE.lifecycle(profile.confirmed_at, now)
 
 
 def run_reminders(now: datetime | None = None) -> dict[str, int]:
@@ -78,11 +122,7 @@ def run_reminders(now: datetime | None = None) -> dict[str, int]:
     each reminder of a confirmation cycle is sent at most once, and reminders missed while
     the scheduler was down are skipped rather than sent late in a burst."""
     now = now or utcnow()
-    # A superset (a day of slack for month lengths) of the profiles within 14 days of going
-    # stale and not yet inactive; _remind decides exactly.
-    slack = timedelta(days=1)
-    first_due = add_months(now + REMINDERS[0][1], -STALE_AFTER_MONTHS) + slack
-    gone = add_months(now, -INACTIVE_AFTER_MONTHS) - slack
+    first_due, gone = PROFILE_SCHEDULE.candidate_window(now)
     candidates = db.session.scalars(
         select(Profile.id).where(
             Profile.share_with_911.is_(True),
@@ -101,9 +141,6 @@ def run_reminders(now: datetime | None = None) -> dict[str, int]:
 def _remind(profile_id: int, now: datetime) -> str | None:
     profile = db.session.get(Profile, profile_id)
     fresh = freshness(profile, now)
-    due = _due_reminder(fresh, now)
-    if due is None:
-        return None
     cycle = fresh.confirmed_at
     done = set(
         db.session.scalars(
@@ -112,26 +149,27 @@ def _remind(profile_id: int, now: datetime) -> str | None:
             )
         )
     )
-    kind = REMINDERS[due][0]
-    if kind in done:
-        return None
-    for earlier, _ in REMINDERS[:due]:
-        if earlier not in done:
-            db.session.add(ProfileReminder(profile_id=profile.id, kind=earlier, cycle=cycle,
-                                           outcome="skipped"))  # fmt: skip
     user = db.session.get(User, profile.user_id)
-    if kind == "stale_today":
-        message = send_text(user.phone, "profile_stale_today", user.locale)
-    else:
+
+    def send(kind):
+        if kind == "stale_today":
+            return send_text(user.phone, "profile_stale_today", user.locale)
         with force_locale(user.locale):
             date = format_date(fresh.stale_at, format="long")
-        message = send_text(user.phone, "profile_stale_soon", user.locale, date=date)
-    outcome = "suppressed" if message.status == "suppressed" else "sent"
-    db.session.add(ProfileReminder(profile_id=profile.id, kind=kind, cycle=cycle, outcome=outcome))
+        return send_text(user.phone, "profile_stale_soon", user.locale, date=date)
+
+    def record(kind, outcome):
+        db.session.add(
+            ProfileReminder(profile_id=profile.id, kind=kind, cycle=cycle, outcome=outcome)
+        )
+
+    outcome = PROFILE_SCHEDULE.remind(fresh, now, done, send, record)
+    if outcome is None:
+        return None
     try:
         db.session.commit()
     except IntegrityError:  # another run sent it at the same moment
         db.session.rollback()
         return None
-    log.info("profile %s: reminder %s %s", profile.id, kind, outcome)
+    log.info("profile %s: reminder %s", profile.id, outcome)
     return outcome

@@ -185,19 +185,31 @@ def _status(user: User, command: Command) -> Reply:
         when = fresh.inactive_at if fresh.state == "inactive" else fresh.confirmed_at
         date = format_date(when, format="long") if when else ""
         state = str(texts.PROFILE_STATES[state_key]) % {"date": date}
-        camera = str(texts.CAMERA_UNAVAILABLE)
+        camera = str(texts.CAMERA_STATES[_camera_state(user)])
     language = BY_CODE[user.locale].name
     return Reply("status", user.locale, {"state": state, "camera": camera, "language": language})
 
 
+def _camera_state(user: User) -> str:
+    from ..cameras.services import own_registrations
+
+    registrations = own_registrations(user)
+    if not registrations:
+        return "none"
+    return "on" if any(r.willing for r in registrations) else "off"
+
+
 def _confirm(user: User, command: Command) -> Reply:
+    """Reconfirm the profile and renew the approved camera registrations."""
+    from ..cameras.services import renew
     from ..profiles import services as profiles
     from ..profiles.freshness import freshness
 
+    renewed = renew(user, channel="sms")
     try:
         profile = profiles.confirm(user, channel="sms")
     except profiles.ProfileIncomplete:
-        return Reply("confirm_incomplete", user.locale)
+        return Reply("cameras_renewed" if renewed else "confirm_incomplete", user.locale)
     with force_locale(user.locale):
         date = format_date(freshness(profile).stale_at, format="long")
     return Reply("confirmed", user.locale, {"date": date})
@@ -213,6 +225,18 @@ def _language(user: User, command: Command) -> Reply:
     return Reply("language_set", code)
 
 
+def _camera(willing: bool):
+    def handler(user: User, command: Command) -> Reply:
+        from ..cameras.services import own_registrations, set_willing
+
+        if not own_registrations(user):
+            return Reply("camera_none", user.locale)
+        set_willing(user, willing, channel="sms")  # the same function as the web's button
+        return Reply("camera_on" if willing else "camera_off", user.locale)
+
+    return handler
+
+
 def _not_available(user: User, command: Command) -> Reply:
     return Reply("not_available", user.locale)
 
@@ -221,9 +245,9 @@ HANDLERS = {
     "status": _status,
     "confirm": _confirm,
     "lang": _language,
-    # Wired up when the camera registry and footage requests land.
-    "camera_on": _not_available,
-    "camera_off": _not_available,
+    "camera_on": _camera(True),
+    "camera_off": _camera(False),
+    # Wired up when footage requests land.
     "answer_yes": _not_available,
     "answer_no": _not_available,
 }

@@ -37,7 +37,7 @@ TEXTS = {
     # frequency, rates, how to stop.
     "help": _l(
         "%(program)s: %(site)s. Msg frequency varies. Msg & data rates may apply. "
-        "Reply STOP to end. Commands: STATUS, CONFIRM, LANG. Emergency: call 911."
+        "Reply STOP to end. Commands: STATUS, CONFIRM, CAMERA ON/OFF, LANG. Emergency: call 911."
     ),
     "help_unknown": _l(
         "%(program)s: sign up at %(site)s to tell 911 about your household. Msg & data rates "
@@ -72,12 +72,49 @@ TEXTS = {
         "%(program)s: this number is not monitored for emergencies. Call 911 now. If you "
         "cannot speak, text 911."
     ),
+    "camera_approved": _l(
+        "%(program)s: your camera registration %(number)s is approved. Thank you! You can "
+        "print your placard on our website."
+    ),
+    "camera_changes_requested": _l(
+        "%(program)s: please update your camera registration. Sign in to our website to see "
+        "what to change."
+    ),
+    "camera_rejected": _l(
+        "%(program)s: your camera registration was not approved. Sign in to our website to "
+        "see why."
+    ),
+    "camera_renew_soon": _l(
+        "%(program)s: please renew camera registration %(number)s by %(date)s. Reply CONFIRM "
+        "or sign in to our website."
+    ),
+    "camera_renew_today": _l(
+        "%(program)s: camera registration %(number)s is due for renewal today. Reply CONFIRM "
+        "or sign in to our website."
+    ),
+    "camera_on": _l(
+        "%(program)s: thank you. Police may ask you for footage; you can always say no. "
+        "Reply CAMERA OFF to stop."
+    ),
+    "camera_off": _l(
+        "%(program)s: police will not ask you for footage. Reply CAMERA ON to allow it again."
+    ),
+    "camera_none": _l("%(program)s: you have no camera registration. Register at %(site)s."),
+    "cameras_renewed": _l(
+        "%(program)s: thank you. Your camera registration is renewed for a year. Your safety "
+        "profile still needs finishing on our website."
+    ),
     "service_unavailable": _l(
         "%(program)s: we could not process your message. In an emergency, call 911."
     ),
 }
 
-CAMERA_UNAVAILABLE = _l("not available yet")
+# Short words that fill the STATUS text: camera requests.
+CAMERA_STATES = {
+    "on": _l("on"),
+    "off": _l("off"),
+    "none": _l("no cameras registered"),
+}
 
 # Short words that fill the STATUS text.
 PROFILE_STATES = {
@@ -96,7 +133,8 @@ LONGEST_PARAMS = {
     "date": "30 de septiembre de 2027",  # the longest long date of our locales
     "site": "safety-registry.cityname.gov",
     "state": "out of date, confirmed 30 de septiembre de 2027",
-    "camera": "not available yet",
+    "camera": "no cameras registered",
+    "number": "CR-XXXX-XXXX",
     "language": "简体中文",
 }
 

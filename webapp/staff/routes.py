@@ -11,7 +11,7 @@ from ..security import role_required
 from . import bp
 
 CONSOLES = {
-    Role.MODERATOR: ("staff.moderation", _l("Moderation console")),
+    Role.MODERATOR: ("moderation.queue", _l("Moderation console")),
     Role.OFFICER: ("staff.police", _l("Police console")),
     Role.DISPATCHER: ("staff.dispatch", _l("Dispatch console")),
     Role.ADMIN: ("staff.admin", _l("Administration console")),
@@ -30,12 +30,6 @@ def index():
 
 def _console(role: Role):
     return render_template("staff/console.html", title=CONSOLES[role][1], role=role)
-
-
-@bp.route("/moderation")
-@role_required(Role.MODERATOR)
-def moderation():
-    return _console(Role.MODERATOR)
 
 
 @bp.route("/police")
