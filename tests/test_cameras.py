@@ -111,7 +111,7 @@ def test_a_resident_registers_home_cameras_and_the_terms_are_recorded(app, resid
 
 
 def test_the_terms_are_shown_and_must_be_accepted(app, resident):
-    client, user = resident
+    client, _ = resident
     form = client.get("/cameras/new/home").get_data(as_text=True)
     assert "The police get no access to your cameras" in form
     assert "You may refuse any request" in form
@@ -169,9 +169,7 @@ def test_a_business_registers_with_its_details(app, resident):
 
 def test_a_business_needs_its_name_and_a_contact(app, resident):
     client, _ = resident
-    page = register(client, "business", business_name="", contact_phone="12").get_data(
-        as_text=True
-    )
+    page = register(client, "business", business_name="", contact_phone="12").get_data(as_text=True)
     assert "Enter the business name." in page
     assert "Enter a phone number, like" in page
 

@@ -21,7 +21,7 @@ from .profiles.freshness import run_reminders
 users = AppGroup("users", help="Manage accounts.")
 audit = AppGroup("audit", help="Inspect the audit log.")
 keys = AppGroup("keys", help="Manage the encryption keys of sensitive fields.")
-reminders = AppGroup("reminders", help="Profile freshness reminders.")
+reminders = AppGroup("reminders", help="Profile freshness and camera renewal reminders.")
 sms = AppGroup("sms", help="The SMS channel.")
 
 
@@ -83,12 +83,15 @@ def keys_rotate() -> None:
 
 @reminders.command("run")
 def reminders_run() -> None:
-    """Send the profile reminders that are due (idempotent: run it from a scheduler)."""
-    counts = run_reminders()
-    click.echo(
-        f"Reminders: {counts['sent']} sent, {counts['suppressed']} not sent (STOP), "
-        f"{counts['skipped']} skipped."
-    )
+    """Send the profile and camera-renewal reminders that are due (idempotent: run it from a
+    scheduler, e.g. hourly)."""
+    from .cameras.renewal import run_camera_reminders
+
+    for name, counts in (("Profile", run_reminders()), ("Camera", run_camera_reminders())):
+        click.echo(
+            f"{name} reminders: {counts['sent']} sent, {counts['suppressed']} not sent (STOP), "
+            f"{counts['skipped']} skipped."
+        )
 
 
 @sms.command("worker")

@@ -12,6 +12,7 @@ from flask_login import current_user
 from ..accounts.errors import AccountError
 from ..accounts.forms import EmptyForm
 from ..accounts.routes import verified_required
+from ..extensions import limiter
 from ..models import RegistrationStatus
 from ..profiles.services import profile_for
 from . import bp, services
@@ -257,7 +258,11 @@ def _placard_texts() -> dict[str, str]:
     }  # fmt: skip
 
 
+CHECK_LIMIT = "30 per minute;300 per hour"  # enough for people, slow for enumeration
+
+
 @bp.route("/check")
+@limiter.limit(CHECK_LIMIT)
 def check():
     """The public placard check: says only whether a number is a valid registration."""
     number = request.args.get("number", "").strip()
@@ -267,6 +272,7 @@ def check():
 
 
 @bp.route("/check/<number>")
+@limiter.limit(CHECK_LIMIT)
 def check_number(number: str):
     return render_template(
         "cameras/check.html",

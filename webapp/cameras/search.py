@@ -67,7 +67,7 @@ _SQLITE = text(f"""
     FROM camera_index AS i JOIN camera_registrations AS r ON r.id = i.id
     WHERE i.max_lat >= :min_lat AND i.min_lat <= :max_lat
       AND i.max_lon >= :min_lon AND i.min_lon <= :max_lon
-      AND r.renewed_at > :lapsed_before
+      AND r.renewed_at >= :lapsed_before
 """).bindparams(bindparam("lapsed_before", type_=UTCDateTime))  # noqa: S608
 
 _POSTGRES = text(f"""
@@ -95,7 +95,7 @@ def cameras_within(
 ) -> list[CameraHit]:
     """Approved, willing, current registrations within ``radius_m`` of (lat, lon), nearest
     first (ties by id), at most ``limit`` of them."""
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180) or radius_m <= 0:
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180 and radius_m > 0):  # refuses NaN too
         raise ValueError("coordinates out of range or radius not positive")
     lapsed_before = CAMERA_SCHEDULE.lapsed_before(now or utcnow())
     session = db.session

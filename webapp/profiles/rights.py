@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash
 
 from ..accounts.errors import WrongPassword
 from ..audit.services import record
+from ..cameras.services import own_registrations
 from ..extensions import db
 from ..models import AuditEvent, ConsentRecord, OutboundMessage, Profile, User
 from ..sms.services import record_sms_consent, sms_opted_out
@@ -69,7 +70,16 @@ def export_data(user: User) -> dict[str, Any]:
         },
         "profile": None,
         "consents": [_columns(c) for c in consents],
-        "camera_registrations": [],
+        "camera_registrations": [
+            {
+                **_columns(r, skip=("user_id",)),
+                "systems": [_columns(s, skip=("id", "registration_id")) for s in r.systems],
+                "history": [
+                    _columns(e, skip=("id", "registration_id", "actor_id")) for e in r.events
+                ],
+            }
+            for r in own_registrations(user)
+        ],
         "text_messages": [
             {"to": m.to, "body": m.body, "status": m.status, "created_at": _when(m.created_at)}
             for m in messages

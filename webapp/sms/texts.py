@@ -81,8 +81,7 @@ TEXTS = {
         "what to change."
     ),
     "camera_rejected": _l(
-        "%(program)s: your camera registration was not approved. Sign in to our website to "
-        "see why."
+        "%(program)s: your camera registration was not approved. Sign in to our website to see why."
     ),
     "camera_renew_soon": _l(
         "%(program)s: please renew camera registration %(number)s by %(date)s. Reply CONFIRM "
