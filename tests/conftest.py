@@ -29,6 +29,7 @@ from webapp.models import OutboundMessage, Role
 
 # Fixtures shared by the suite, defined in their own modules.
 from .browser import browser, live_server  # noqa: F401
+from .fake_nominatim import fake_nominatim  # noqa: F401
 from .fake_twilio import fake_twilio  # noqa: F401
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
