@@ -20,6 +20,8 @@ PUBLIC_PAGES = [
     "/account/sign-up",
     "/account/sign-in",
     "/account/reset",
+    "/cameras/check",
+    "/cameras/check/CR-2222-2222",  # the placard check, as a QR code opens it
     "/no-such-page",  # the 404 page
 ]
 MAX_REQUESTS = 3
@@ -141,5 +143,82 @@ def test_profile_pages_have_no_axe_violations(browser, live_server, make_user, l
         page.locator("#street").fill("")
         page.locator("#zip_code").fill("123")
         page.locator("main form button[type=submit]").click()
+        page.wait_for_selector(".error-summary")
+        assert_no_axe_violations(page)
+
+
+CAMERA_PAGES = [
+    "/cameras/",
+    "/cameras/new/home",
+    "/cameras/new/business",
+    "/cameras/{id}",
+    "/cameras/{id}/edit",
+    "/cameras/{id}/systems/new",
+    "/cameras/{id}/withdraw",
+    "/cameras/{id}/placard",
+]
+
+
+def _sign_in(page, live_server, user) -> None:
+    from .conftest import PASSWORD
+
+    page.goto(f"{live_server.url}/account/sign-in", wait_until="load")
+    page.locator("#phone").fill(user.phone)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(f"{live_server.url}/account/")
+
+
+def _business_registration(app, user_id: int, approved: bool) -> int:
+    from webapp.cameras import services
+    from webapp.extensions import db
+    from webapp.models import User
+
+    with app.test_request_context():
+        user = db.session.get(User, user_id)
+        registration = services.register(
+            user, "business",
+            {"street": "55 E Randolph St", "city": "Chicago", "state": "IL",
+             "zip_code": "60601", "business_name": "Corner Bakery", "contact_name": "Dana",
+             "contact_phone": "+13125550177", "contact_methods": "sms"},
+            {"placement": "both", "camera_count": 3, "views": "street,interior",
+             "recording": "motion", "retention_days": 14},
+            willing=True,
+        )  # fmt: skip
+        if approved:
+            services.moderate(user, registration.id, "approve", latitude=41.88, longitude=-87.63)
+        return registration.id
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_camera_pages_have_no_axe_violations(browser, live_server, make_user, locale):
+    user = make_user(locale=locale)
+    registration_id = _business_registration(live_server.app, user.id, approved=True)
+    with browser.new_context() as context:
+        page = context.new_page()
+        _sign_in(page, live_server, user)
+        for path in CAMERA_PAGES:
+            page.goto(f"{live_server.url}{path.format(id=registration_id)}", wait_until="load")
+            assert_no_axe_violations(page)
+        # ...and the registration form in its error state.
+        page.goto(f"{live_server.url}/cameras/new/business", wait_until="load")
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_selector(".error-summary")
+        assert_no_axe_violations(page)
+
+
+def test_moderation_pages_have_no_axe_violations(browser, live_server, make_user):
+    from webapp.models import Role
+
+    owner = make_user()
+    registration_id = _business_registration(live_server.app, owner.id, approved=False)
+    moderator = make_user(Role.MODERATOR)
+    with browser.new_context() as context:
+        page = context.new_page()
+        _sign_in(page, live_server, moderator)
+        for path in ("/staff/moderation/", f"/staff/moderation/{registration_id}"):
+            page.goto(f"{live_server.url}{path}", wait_until="load")
+            assert_no_axe_violations(page)
+        page.get_by_role("button", name="Reject").click()
         page.wait_for_selector(".error-summary")
         assert_no_axe_violations(page)
