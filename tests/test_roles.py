@@ -13,7 +13,7 @@ from webapp.models import AuditEvent, Role, User
 from .conftest import sign_in
 
 CONSOLES = {
-    "/staff/moderation": Role.MODERATOR,
+    "/staff/moderation/": Role.MODERATOR,
     "/staff/police": Role.OFFICER,
     "/staff/dispatch": Role.DISPATCHER,
     "/staff/admin": Role.ADMIN,
