@@ -14,9 +14,9 @@ from .conftest import sign_in
 
 CONSOLES = {
     "/staff/moderation/": Role.MODERATOR,
-    "/staff/police": Role.OFFICER,
+    "/staff/police/": Role.OFFICER,
     "/staff/dispatch": Role.DISPATCHER,
-    "/staff/admin": Role.ADMIN,
+    "/staff/admin/": Role.ADMIN,
 }
 
 

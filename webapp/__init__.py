@@ -87,9 +87,12 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .accounts import bp as accounts_bp
+    from .admin import bp as admin_bp
     from .cameras import bp as cameras_bp
     from .cameras.moderation import bp as moderation_bp
+    from .footage import bp as footage_bp
     from .main import bp as main_bp
+    from .police import bp as police_bp
     from .profiles import bp as profiles_bp
     from .profiles import data_bp
     from .sms.routes import bp as sms_bp
@@ -103,6 +106,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(sms_bp)
     app.register_blueprint(cameras_bp)
     app.register_blueprint(moderation_bp)
+    app.register_blueprint(police_bp)
+    app.register_blueprint(footage_bp)
+    app.register_blueprint(admin_bp)
     if app.config["APP_ENV"] != "production":
         from .sms.dev import bp as dev_bp
 

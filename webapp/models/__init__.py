@@ -1,6 +1,15 @@
 """All models, one module per aggregate; imported here so Alembic sees every table."""
 
-from .accounts import CodePurpose, ConsentRecord, Role, User, UserSession, VerificationCode
+from .accounts import (
+    ApiToken,
+    CodePurpose,
+    ConsentRecord,
+    RecoveryCode,
+    Role,
+    User,
+    UserSession,
+    VerificationCode,
+)
 from .audit import AuditEvent
 from .cameras import (
     CameraEvent,
@@ -9,6 +18,7 @@ from .cameras import (
     CameraSystem,
     RegistrationStatus,
 )
+from .footage import FootageRecipient, FootageRequest, RecipientState
 from .profiles import (
     EmergencyContact,
     HouseholdMember,
@@ -21,6 +31,7 @@ from .profiles import (
 from .sms import InboundMessage, OutboundMessage
 
 __all__ = [
+    "ApiToken",
     "AuditEvent",
     "CameraEvent",
     "CameraRegistration",
@@ -29,6 +40,8 @@ __all__ = [
     "CodePurpose",
     "ConsentRecord",
     "EmergencyContact",
+    "FootageRecipient",
+    "FootageRequest",
     "HouseholdMember",
     "InboundMessage",
     "OutboundMessage",
@@ -36,6 +49,8 @@ __all__ = [
     "Profile",
     "ProfilePhone",
     "ProfileReminder",
+    "RecipientState",
+    "RecoveryCode",
     "RegistrationStatus",
     "Role",
     "User",

@@ -12,9 +12,9 @@ from . import bp
 
 CONSOLES = {
     Role.MODERATOR: ("moderation.queue", _l("Moderation console")),
-    Role.OFFICER: ("staff.police", _l("Police console")),
+    Role.OFFICER: ("police.search", _l("Police console")),
     Role.DISPATCHER: ("staff.dispatch", _l("Dispatch console")),
-    Role.ADMIN: ("staff.admin", _l("Administration console")),
+    Role.ADMIN: ("admin.index", _l("Administration console")),
 }
 
 
@@ -32,19 +32,8 @@ def _console(role: Role):
     return render_template("staff/console.html", title=CONSOLES[role][1], role=role)
 
 
-@bp.route("/police")
-@role_required(Role.OFFICER)
-def police():
-    return _console(Role.OFFICER)
-
-
 @bp.route("/dispatch")
 @role_required(Role.DISPATCHER)
 def dispatch():
     return _console(Role.DISPATCHER)
 
-
-@bp.route("/admin")
-@role_required(Role.ADMIN)
-def admin():
-    return _console(Role.ADMIN)

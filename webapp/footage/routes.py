@@ -1,0 +1,1 @@
+"""Footage-request pages. (Being built: issue 7.)"""

@@ -1,0 +1,7 @@
+"""Police console: camera search around an incident (routes.py), map and CSV (map.py)."""
+
+from flask import Blueprint
+
+bp = Blueprint("police", __name__, url_prefix="/staff/police", template_folder="templates")
+
+from . import routes  # noqa: E402, F401
