@@ -91,7 +91,8 @@ def upgrade():
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('number')
+    sa.UniqueConstraint('number'),
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('camera_registrations', schema=None) as batch_op:
         batch_op.create_index('ix_camera_registrations_queue', ['status', 'submitted_at'], unique=False)

@@ -195,7 +195,10 @@ def set_willing(
     for registration in registrations:
         if registration.willing != willing:
             registration.willing = willing
-            _event(registration, user, "resumed" if willing else "paused")
+            action = "resumed" if willing else "paused"
+            _event(registration, user, action)
+            record(f"camera.{action}", actor=user, subject_type="camera_registration",
+                   subject_id=registration.id, reason=channel)  # fmt: skip
             changed += 1
     if changed:
         _consent(user, "camera_requests", willing, channel)
@@ -216,6 +219,8 @@ def renew(user: User, *, registration_id: int | None = None, channel: str = "web
         if registration.status == RegistrationStatus.APPROVED:
             registration.renewed_at = now
             _event(registration, user, "renewed")
+            record("camera.renewed", actor=user, subject_type="camera_registration",
+                   subject_id=registration.id, reason=channel)  # fmt: skip
             renewed += 1
     db.session.commit()
     return renewed

@@ -29,7 +29,11 @@ class RegistrationStatus:
 
 class CameraRegistration(db.Model):
     __tablename__ = "camera_registrations"
-    __table_args__ = (Index("ix_camera_registrations_queue", "status", "submitted_at"),)
+    # Ids are never reused (audit rows and footage requests refer to them).
+    __table_args__ = (
+        Index("ix_camera_registrations_queue", "status", "submitted_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
