@@ -15,7 +15,7 @@ from .conftest import sign_in
 CONSOLES = {
     "/staff/moderation/": Role.MODERATOR,
     "/staff/police/": Role.OFFICER,
-    "/staff/dispatch": Role.DISPATCHER,
+    "/staff/dispatch/": Role.DISPATCHER,
     "/staff/admin/": Role.ADMIN,
 }
 

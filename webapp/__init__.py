@@ -90,6 +90,8 @@ def register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .cameras import bp as cameras_bp
     from .cameras.moderation import bp as moderation_bp
+    from .dispatch import api_bp
+    from .dispatch import bp as dispatch_bp
     from .footage import bp as footage_bp
     from .main import bp as main_bp
     from .police import bp as police_bp
@@ -109,6 +111,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(police_bp)
     app.register_blueprint(footage_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(dispatch_bp)
+    app.register_blueprint(api_bp)
     if app.config["APP_ENV"] != "production":
         from .sms.dev import bp as dev_bp
 

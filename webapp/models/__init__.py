@@ -18,6 +18,7 @@ from .cameras import (
     CameraSystem,
     RegistrationStatus,
 )
+from .emergency import EmergencyMessage, EmergencySession, ProfileLookup, SessionStatus
 from .footage import FootageRecipient, FootageRequest, RecipientState
 from .profiles import (
     EmergencyContact,
@@ -40,6 +41,8 @@ __all__ = [
     "CodePurpose",
     "ConsentRecord",
     "EmergencyContact",
+    "EmergencyMessage",
+    "EmergencySession",
     "FootageRecipient",
     "FootageRequest",
     "HouseholdMember",
@@ -47,12 +50,14 @@ __all__ = [
     "OutboundMessage",
     "Pet",
     "Profile",
+    "ProfileLookup",
     "ProfilePhone",
     "ProfileReminder",
     "RecipientState",
     "RecoveryCode",
     "RegistrationStatus",
     "Role",
+    "SessionStatus",
     "User",
     "UserSession",
     "Vehicle",

@@ -53,6 +53,8 @@ class User(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(EncryptedText("users.totp_secret"))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     totp_last_step: Mapped[int | None]
+    # Dispatchers: marked available for emergency texts since (None: off duty).
+    on_duty_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     sessions: Mapped[list[UserSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True

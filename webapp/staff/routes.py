@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, url_for
+from flask import abort, redirect, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..models import Role
-from ..security import role_required
 from . import bp
 
 CONSOLES = {
     Role.MODERATOR: ("moderation.queue", _l("Moderation console")),
     Role.OFFICER: ("police.search", _l("Police console")),
-    Role.DISPATCHER: ("staff.dispatch", _l("Dispatch console")),
+    Role.DISPATCHER: ("dispatch.index", _l("Dispatch console")),
     Role.ADMIN: ("admin.index", _l("Administration console")),
 }
 
@@ -26,14 +25,3 @@ def index():
     if console is None:
         abort(403)
     return redirect(url_for(console[0]))
-
-
-def _console(role: Role):
-    return render_template("staff/console.html", title=CONSOLES[role][1], role=role)
-
-
-@bp.route("/dispatch")
-@role_required(Role.DISPATCHER)
-def dispatch():
-    return _console(Role.DISPATCHER)
-
