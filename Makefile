@@ -10,7 +10,8 @@ TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help install run test test-sqlite test-postgres lint format chromium \
-        translations-extract translations-update translations-compile bench bench-sms clean
+        translations-extract translations-update translations-compile bench bench-sms \
+        bench-cameras bench-lookup clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -75,6 +76,12 @@ bench: $(STAMP) translations-compile ## Print the benchmark figures
 
 bench-sms: $(STAMP) ## SMS webhook load under gunicorn, SQLite and PostgreSQL (about 4 minutes)
 	$(BIN)/python -m bench.sms_load --db both
+
+bench-cameras: $(STAMP) ## Camera search over 1,000,000 registrations, SQLite and PostgreSQL (about 8 minutes)
+	$(BIN)/python -m bench.camera_search --database both
+
+bench-lookup: $(STAMP) ## Phone look-up over 1,000,000 profiles, SQLite and PostgreSQL (about 10 minutes)
+	$(BIN)/python -m bench.lookup --database both
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -12,9 +12,10 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pyotp
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -173,12 +174,15 @@ def new_phone() -> str:
 
 @dataclass(frozen=True)
 class Account:
-    """What a test needs to know of an account, usable outside any app context."""
+    """What a test needs to know of an account, usable outside any app context. Staff signed
+    in by ``sign_in_as`` also carry their authenticator secret and recovery codes."""
 
     id: int
     phone: str
     role: str
     password: str = PASSWORD
+    totp_secret: str | None = None
+    recovery_codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -237,15 +241,46 @@ def sign_in(client: FlaskClient, phone: str, password: str = PASSWORD, **kwargs)
     return submit(client, "/account/sign-in", {"phone": phone, "password": password}, **kwargs)
 
 
+SETUP = "/account/second-factor/setup"
+SECOND_FACTOR = "/account/second-factor"
+TOTP_SECRET_RE = re.compile(r'id="totp-secret"[^>]*>([A-Z2-7 ]+)<')
+RECOVERY_CODE_RE = re.compile(r"<code>([2-9A-Z]{5}-[2-9A-Z]{5})</code>")
+
+
+def totp_now(secret: str) -> str:
+    """The code an authenticator app holding ``secret`` shows now (time-machine's "now")."""
+    return pyotp.TOTP(secret).now()
+
+
+def set_up_authenticator(client: FlaskClient) -> tuple[str, tuple[str, ...]]:
+    """Set up the authenticator app of the staff member signed in on ``client``, through the
+    setup page as a person would: read the key off the page, enter the app's code. Returns the
+    key and the recovery codes shown; the session has then passed the second factor."""
+    page = client.get(SETUP).get_data(as_text=True)
+    match = TOTP_SECRET_RE.search(page)
+    assert match, page
+    secret = match.group(1).replace(" ", "")
+    response = submit(client, SETUP, {"code": totp_now(secret)})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    codes = tuple(RECOVERY_CODE_RE.findall(response.get_data(as_text=True)))
+    assert len(codes) == 10
+    return secret, codes
+
+
 @pytest.fixture
 def sign_in_as(app, make_user) -> Callable[..., tuple[FlaskClient, Account]]:
-    """A new client signed in as a new user of ``role``."""
+    """A new client signed in as a new user of ``role``; staff also set up their
+    authenticator app and pass the second factor, as they must before any staff page."""
 
     def build(role: Role = Role.RESIDENT, **user_kwargs) -> tuple[FlaskClient, Account]:
         user = make_user(role, **user_kwargs)
         client = app.test_client()
         response = sign_in(client, user.phone)
         assert response.status_code == 302, response.get_data(as_text=True)
+        if Role(role).is_staff:
+            assert response.headers["Location"].startswith(SETUP)
+            secret, codes = set_up_authenticator(client)
+            user = replace(user, totp_secret=secret, recovery_codes=codes)
         return client, user
 
     return build

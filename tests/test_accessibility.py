@@ -6,6 +6,7 @@ pages must stay light enough for old phones on slow connections; keyboard focus 
 
 from __future__ import annotations
 
+import pyotp
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
@@ -207,6 +208,21 @@ def test_camera_pages_have_no_axe_violations(browser, live_server, make_user, lo
         assert_no_axe_violations(page)
 
 
+def _sign_in_staff(page, live_server, user) -> None:
+    """Sign in and set up the authenticator app, as staff must before any staff page."""
+    from .conftest import PASSWORD
+
+    page.goto(f"{live_server.url}/account/sign-in", wait_until="load")
+    page.locator("#phone").fill(user.phone)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(f"{live_server.url}/account/second-factor/setup")
+    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+    page.locator("#code").fill(pyotp.TOTP(secret).now())
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_selector(".recovery-codes")
+
+
 def test_moderation_pages_have_no_axe_violations(browser, live_server, make_user):
     from webapp.models import Role
 
@@ -215,10 +231,46 @@ def test_moderation_pages_have_no_axe_violations(browser, live_server, make_user
     moderator = make_user(Role.MODERATOR)
     with browser.new_context() as context:
         page = context.new_page()
-        _sign_in(page, live_server, moderator)
+        _sign_in_staff(page, live_server, moderator)
         for path in ("/staff/moderation/", f"/staff/moderation/{registration_id}"):
             page.goto(f"{live_server.url}{path}", wait_until="load")
             assert_no_axe_violations(page)
         page.get_by_role("button", name="Reject").click()
+        page.wait_for_selector(".error-summary")
+        assert_no_axe_violations(page)
+
+
+@pytest.mark.parametrize("locale", ["en", "ar"])
+def test_second_factor_pages_have_no_axe_violations(browser, live_server, make_user, locale):
+    from webapp.models import Role
+
+    from .conftest import PASSWORD
+
+    officer = make_user(Role.OFFICER, locale=locale)
+    with browser.new_context() as context:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/account/sign-in", wait_until="load")
+        page.locator("#phone").fill(officer.phone)
+        page.locator("#password").fill(PASSWORD)
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_url(f"{live_server.url}/account/second-factor/setup")
+        assert_no_axe_violations(page)  # the QR code and the key
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_selector(".error-summary")
+        assert_no_axe_violations(page)
+        secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+        page.locator("#code").fill(pyotp.TOTP(secret).now())
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_selector(".recovery-codes")
+        assert_no_axe_violations(page)  # the recovery codes, shown once
+    with browser.new_context() as context:  # another browser: the code page
+        page = context.new_page()
+        page.goto(f"{live_server.url}/account/sign-in", wait_until="load")
+        page.locator("#phone").fill(officer.phone)
+        page.locator("#password").fill(PASSWORD)
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_url(f"{live_server.url}/account/second-factor")
+        assert_no_axe_violations(page)
+        page.locator("main form button[type=submit]").click()
         page.wait_for_selector(".error-summary")
         assert_no_axe_violations(page)

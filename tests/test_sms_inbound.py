@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from webapp.extensions import db
-from webapp.models import ConsentRecord, InboundMessage, Profile, User
+from webapp.models import ConsentRecord, EmergencySession, InboundMessage, Profile, User
+from webapp.sms import texts
 
 from .conftest import sign_in, submit, translated
 from .sms_helpers import BASE, TOKEN, signed_post, sms_params, text, twilio_config
@@ -156,13 +157,17 @@ STARTED = (
 )
 CONFIRMED = "%(program)s: thank you. Your safety profile is confirmed until %(date)s."
 INCOMPLETE = "%(program)s: your profile needs your home address and your OK to share it with 911. Please finish it on our website."  # noqa: E501
-NOT_AVAILABLE = "%(program)s: this is not available by text yet. Reply HELP for what you can do."
+FOOTAGE_UNKNOWN = (
+    "%(program)s: no open footage request has the code %(code)s. It may have closed. See your "
+    "requests on our website."
+)
 NOT_UNDERSTOOD = (
     "%(program)s: sorry, we did not understand. Reply HELP for help. For emergencies call 911."
 )
 CAMERA_NONE = "%(program)s: you have no camera registration. Register at %(site)s."
 STATUS = "%(program)s: profile %(state)s. Camera requests: %(camera)s. Language: %(language)s."
-EMERGENCY = "%(program)s: this number is not monitored for emergencies. Call 911 now. If you cannot speak, text 911."  # noqa: E501
+# The relay's instant reply with no dispatcher on duty (test_emergency_relay.py: the rest).
+EMERGENCY = "%(program)s: this line is not monitored right now. Do not wait for an answer: CALL 911 NOW. If you cannot speak, text 911 directly."  # noqa: E501
 
 KEYWORDS = {
     "en": {"help": "help", "status": "Status", "confirm": "CONFIRM", "camera_off": "camera off",
@@ -198,8 +203,11 @@ def test_every_command_in_every_language(sms_app, client, make_user, locale):
     says("confirm", INCOMPLETE)
     says("camera_off", CAMERA_NONE)  # no cameras registered yet (test_camera_sms.py: with)
     says("camera_on", CAMERA_NONE)
-    says("yes", NOT_AVAILABLE)
-    says("emergency", EMERGENCY)
+    # No footage request has code 4821 (test_footage.py answers real ones in every language).
+    status, reply = text(client, user.phone, words["yes"])
+    assert status == 200 and "4821" in reply
+    if locale == "en":  # translations of the footage texts land later
+        assert reply_in("en", FOOTAGE_UNKNOWN) in reply
     status_reply = says("status", STATUS)
     assert ("not started" if locale == "en" else translated(locale, "not started")) in status_reply
     says("stop", STOPPED)
@@ -217,6 +225,14 @@ def test_every_command_in_every_language(sms_app, client, make_user, locale):
             select(ConsentRecord.granted).where(ConsentRecord.kind == "sms")
         ).all()
     assert ledger == [False, True]
+    # The emergency keyword opens a session with the dispatchers, answered in the account's
+    # language; from then on even a command is words for the dispatcher, with no reply.
+    status, reply = text(client, user.phone, words["emergency"])
+    with sms_app.app_context():
+        session = db.session.scalar(select(EmergencySession))
+        assert (session.phone, session.locale) == (user.phone, new_locale)
+        assert status == 200 and reply == texts.render("emergency_off_duty", new_locale)
+    assert text(client, user.phone, words["status"])[1] == ""
 
 
 def test_confirm_by_text_calls_the_same_service_as_the_web(sms_app, client, make_user):
@@ -258,7 +274,9 @@ def test_lang_with_an_unknown_language_lists_the_choices(sms_app, client, make_u
 def test_emergency_words_are_answered_even_after_stop(sms_app, client, make_user):
     user = make_user()
     text(client, user.phone, "STOP")
-    assert "Call 911" in text(client, user.phone, "911 help")[1]
+    assert text(client, user.phone, "911 help")[1] == EMERGENCY % {"program": "Safety Registry"}
+    with sms_app.app_context():
+        assert db.session.scalar(select(EmergencySession)).phone == user.phone
 
 
 def test_stop_is_written_to_the_ledger_and_suppresses_later_texts(sms_app, client, make_user):

@@ -54,6 +54,7 @@ def register_extensions(app: Flask) -> None:
     from .crypto import init_crypto
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import get_locale
+    from .mail import init_mail
     from .security import init_security
     from .sms.backends import init_sms
 
@@ -82,6 +83,7 @@ def register_extensions(app: Flask) -> None:
 
     init_security(app)
     init_sms(app)
+    init_mail(app)
     init_crypto(app)
 
 

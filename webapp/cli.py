@@ -23,6 +23,7 @@ audit = AppGroup("audit", help="Inspect the audit log.")
 keys = AppGroup("keys", help="Manage the encryption keys of sensitive fields.")
 reminders = AppGroup("reminders", help="Profile freshness and camera renewal reminders.")
 sms = AppGroup("sms", help="The SMS channel.")
+emergency = AppGroup("emergency", help="The emergency text relay (the SMS worker also does this).")
 
 
 @users.command("create")
@@ -112,6 +113,34 @@ def sms_import_spool() -> None:
     click.echo(f"Imported {import_all()} spooled messages.")
 
 
+@emergency.command("escalate")
+def emergency_escalate() -> None:
+    """Escalate sessions nobody claimed in time, put back those whose dispatcher left, close
+    those long left unclaimed (idempotent: the SMS worker runs this every round)."""
+    from .dispatch.relay import escalate_due, lapse_stale, release_stranded
+
+    escalated, released, lapsed = escalate_due(), release_stranded(), lapse_stale()
+    click.echo(
+        f"Escalated {escalated} sessions; released {released} whose dispatcher left; "
+        f"{lapsed} lapsed unclaimed."
+    )
+
+
+@emergency.command("recover")
+@click.option("--hours", type=click.IntRange(min=1), default=24, show_default=True,
+              help="Look at texts received this many hours back.")  # fmt: skip
+def emergency_recover(hours: int) -> None:
+    """File stored emergency texts that reached no session (after a failure), at the time
+    they arrived (idempotent)."""
+    from datetime import timedelta
+
+    from .dispatch.relay import recover
+    from .models.types import utcnow
+
+    filed = recover(since=utcnow() - timedelta(hours=hours))
+    click.echo(f"Recovered {filed} emergency texts.")
+
+
 def init_cli(app: Flask) -> None:
-    for group in (users, audit, keys, reminders, sms):
+    for group in (users, audit, keys, reminders, sms, emergency):
         app.cli.add_command(group)

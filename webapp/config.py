@@ -13,10 +13,14 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .crypto import parse_keys
+from .phones import InvalidPhoneNumber, to_e164
 
 ENVIRONMENTS = ("production", "development", "testing")
+SMTP_SCHEMES = ("smtp", "smtps", "smtp+insecure")
 
 
 class ConfigError(RuntimeError):
@@ -70,6 +74,15 @@ class Settings:
     GEOCODER_URL: str = ""  # the Nominatim server, e.g. https://nominatim.openstreetmap.org
     GEOCODER_USER_AGENT: str = "safety-registry"
     GEOCODER_TIMEOUT: float = 3.0
+    TIMEZONE: str = "UTC"  # the city's time zone (IANA name): times people type and read
+    MAIL_BACKEND: str = ""  # "smtp" or "outbox"; empty picks smtp when MAIL_SMTP_URL is set
+    MAIL_SMTP_URL: str = field(default="", repr=False)  # may hold a password
+    MAIL_FROM: str = ""  # e.g. "Safety Registry <no-reply@registry.city.gov>"
+    MAIL_OUTBOX_DIR: str = ""  # where the outbox backend writes .eml files; instance/ by default
+    POLICE_MAX_RADIUS_M: int = 2000  # the widest camera search an officer may run, in metres
+    EMERGENCY_CLAIM_TIMEOUT: int = 60  # seconds an emergency text may wait unclaimed
+    SUPERVISOR_PHONES: str = ""  # comma-separated E.164 numbers alerted when one waits too long
+    DISPATCH_AGENCY: str = "911"  # agency recorded for look-ups made on the dispatch console
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -140,10 +153,63 @@ class Settings:
             ("https://", "http://")
         ):
             raise ConfigError("GEOCODER=nominatim needs GEOCODER_URL (https://...)")
+        if not 10 <= self.POLICE_MAX_RADIUS_M <= 20_000:
+            # The police map is a flat projection around the incident: fine at city scale.
+            raise ConfigError("POLICE_MAX_RADIUS_M must be from 10 to 20000 (metres)")
+        try:
+            ZoneInfo(self.TIMEZONE)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                "TIMEZONE must be an IANA time zone name, like America/Chicago"
+            ) from None
+        if not self.DISPATCH_AGENCY or len(self.DISPATCH_AGENCY) > 80:
+            raise ConfigError("DISPATCH_AGENCY must be 1 to 80 characters, like OEMC Chicago")
+        self._validate_mail()
+        self._validate_emergency()
         if self.TRUSTED_PROXIES < 0:
             raise ConfigError("TRUSTED_PROXIES must be 0 or more")
         if self.PUBLIC_BASE_URL and not self.PUBLIC_BASE_URL.startswith(("https://", "http://")):
             raise ConfigError("PUBLIC_BASE_URL must start with https:// (or http:// locally)")
+
+    def _validate_mail(self) -> None:
+        if self.MAIL_BACKEND not in ("", "smtp", "outbox"):
+            raise ConfigError("MAIL_BACKEND must be 'smtp' or 'outbox'")
+        if self.MAIL_SMTP_URL and urlsplit(self.MAIL_SMTP_URL).scheme not in SMTP_SCHEMES:
+            raise ConfigError(
+                "MAIL_SMTP_URL must start with smtp:// (STARTTLS), smtps:// (TLS) or "
+                "smtp+insecure:// (a relay on this host, no TLS)"
+            )
+        if self.mail_backend == "smtp":
+            if not self.MAIL_SMTP_URL:
+                raise ConfigError("MAIL_BACKEND=smtp needs MAIL_SMTP_URL")
+            if not self.MAIL_FROM:
+                raise ConfigError("MAIL_BACKEND=smtp needs MAIL_FROM")
+        if self.MAIL_FROM and "@" not in self.MAIL_FROM:
+            raise ConfigError("MAIL_FROM must be an email address")
+
+    def _validate_emergency(self) -> None:
+        if not 10 <= self.EMERGENCY_CLAIM_TIMEOUT <= 900:
+            raise ConfigError("EMERGENCY_CLAIM_TIMEOUT must be from 10 to 900 (seconds)")
+        for phone in self.supervisor_phones:
+            try:
+                valid = to_e164(phone, "ZZ") == phone
+            except InvalidPhoneNumber:
+                valid = False
+            if not valid:
+                raise ConfigError(
+                    "SUPERVISOR_PHONES must be phone numbers in E.164 separated by commas, "
+                    "like +13125550100,+13125550101"
+                )
+
+    @property
+    def supervisor_phones(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.SUPERVISOR_PHONES.split(",") if p.strip())
+
+    @property
+    def mail_backend(self) -> str:
+        if self.MAIL_BACKEND:
+            return self.MAIL_BACKEND
+        return "smtp" if self.MAIL_SMTP_URL else "outbox"
 
     @property
     def sms_backend(self) -> str:
@@ -161,6 +227,8 @@ class Settings:
         return {
             **asdict(self),
             "SMS_BACKEND": self.sms_backend,
+            "MAIL_BACKEND": self.mail_backend,
+            "SUPERVISOR_PHONES": self.supervisor_phones,
             "SECRET_KEY": secret,
             "DEBUG": self.DEBUG,
             "TESTING": self.APP_ENV == "testing",
@@ -175,7 +243,7 @@ class Settings:
             "REMEMBER_COOKIE_SECURE": production,
             "WTF_CSRF_TIME_LIMIT": 3600 * 4,
             "BABEL_DEFAULT_LOCALE": self.DEFAULT_LOCALE,
-            "BABEL_DEFAULT_TIMEZONE": "UTC",
+            "BABEL_DEFAULT_TIMEZONE": self.TIMEZONE,
             "RATELIMIT_HEADERS_ENABLED": True,
             "MAX_CONTENT_LENGTH": 256 * 1024,
         }

@@ -6,7 +6,7 @@ import secrets
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, request
+from flask import Flask, abort, g, redirect, request, session, url_for
 from flask_login import current_user
 
 from .models import Role
@@ -57,20 +57,48 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def role_required(*roles: Role):
-    """Allow only signed-in users holding one of ``roles``.
+def second_factor_url(user, next_url: str | None = None) -> str:
+    """Where a staff member goes to pass the second factor: setting up the app, or a code."""
+    endpoint = "accounts.second_factor" if user.totp_enabled_at else "accounts.second_factor_setup"
+    return url_for(endpoint, next=safe_next(next_url))
 
-    Anonymous visitors are sent to sign in; everyone else without the role gets 403.
+
+def second_factor_required(view):
+    """Signed in and, for staff, past the second factor in this session.
+
+    Anonymous visitors are sent to sign in; staff who have not entered a code from their
+    authenticator app (or set one up) in this session are sent to do so, and come back here.
+    """
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            from .extensions import login_manager
+
+            return login_manager.unauthorized()
+        if current_user.is_staff:
+            from .accounts.second_factor import session_passed
+
+            if not session_passed(current_user, session.get("sid")):
+                here = request.full_path.rstrip("?") if request.method == "GET" else None
+                return redirect(second_factor_url(current_user, here))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def role_required(*roles: Role):
+    """Allow only signed-in users holding one of ``roles``, staff past the second factor.
+
+    Anonymous visitors are sent to sign in, staff without the second factor to it; everyone
+    else without the role gets 403.
     """
     allowed = {Role(r) for r in roles}
 
     def decorator(view):
         @wraps(view)
+        @second_factor_required
         def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                from .extensions import login_manager
-
-                return login_manager.unauthorized()
             if current_user.role_enum not in allowed:
                 abort(403)
             return view(*args, **kwargs)

@@ -71,3 +71,19 @@ class SmsStopped(SmsNotSent):
     message = _l(
         "This number has asked us to stop sending texts. Text START to us from it, then try again."
     )
+
+
+class SecondFactorProblem(AccountError):
+    message = _l(
+        "The code is not right. Enter the 6-digit code your authenticator app shows now, "
+        "or one of your recovery codes."
+    )
+    field = "code"
+
+
+class SecondFactorReused(SecondFactorProblem):
+    message = _l("This code was already used. Wait for your app to show a new code, then enter it.")
+
+
+class SecondFactorLocked(AccountError):
+    message = _l("Too many wrong codes. This account is locked for 10 minutes.")

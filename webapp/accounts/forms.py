@@ -128,6 +128,44 @@ class CodeForm(FlaskForm):
     code = code_field()
 
 
+class AppCodeForm(FlaskForm):
+    """A code from the authenticator app (setting it up, or making new recovery codes)."""
+
+    code = StringField(
+        _l("6-digit code from your authenticator app"),
+        validators=[
+            InputRequired(message=_l("Enter the 6-digit code from your authenticator app.")),
+            Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("The code is 6 digits, like 123456.")),
+        ],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 7},
+    )
+
+
+class SecondFactorForm(FlaskForm):
+    """After the password: a code from the app, or one of the recovery codes."""
+
+    code = StringField(
+        _l("Security code"),
+        validators=[
+            InputRequired(
+                message=_l("Enter the code from your authenticator app, or a recovery code.")
+            ),
+            Length(
+                max=32,
+                message=_l(
+                    "The code is not right. Enter the 6-digit code your authenticator app shows "
+                    "now, or one of your recovery codes."
+                ),
+            ),
+        ],
+        render_kw={
+            "autocomplete": "one-time-code",
+            "autocapitalize": "characters",
+            "spellcheck": "false",
+        },
+    )
+
+
 class ResetRequestForm(FlaskForm):
     phone = phone_field()
 

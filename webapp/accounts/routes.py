@@ -13,7 +13,7 @@ from ..extensions import limiter
 from ..i18n import current_language
 from ..models import CodePurpose
 from ..phones import masked
-from ..security import safe_next
+from ..security import safe_next, second_factor_url
 from . import bp, services
 from .codes import code_text_failed
 from .errors import AccountError, ResendTooSoon, SmsNotSent, TooManyCodes
@@ -155,7 +155,10 @@ def sign_in():
             _sign_in(user)
             if not user.phone_verified:
                 return redirect(url_for("accounts.verify"))
-            return redirect(safe_next(request.args.get("next")) or url_for("accounts.dashboard"))
+            target = safe_next(request.args.get("next"))
+            if user.is_staff:
+                return redirect(second_factor_url(user, target))
+            return redirect(target or url_for("accounts.dashboard"))
     return render_template("accounts/sign_in.html", form=form)
 
 

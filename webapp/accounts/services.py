@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -39,6 +39,9 @@ SIGN_IN_MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=10)
 SESSION_TOUCH_INTERVAL = timedelta(minutes=1)
 SESSION_MAX_AGE = timedelta(hours=12)  # then sign in again, whatever the cookie says
+# Staff sessions also end after this long without a request. last_seen_at moves at most once
+# per SESSION_TOUCH_INTERVAL, so the cut-off is exact to within that interval.
+STAFF_SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
 
 # A real hash to compare against when the phone is unknown, so timing does not tell.
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
@@ -112,6 +115,34 @@ def verify_phone(user: User, code: str) -> None:
 # --- signing in and out --------------------------------------------------------------------
 
 
+def is_locked(user: User, now: datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
+def count_failure(user: User, now: datetime) -> bool:
+    """Count a wrong password or second-factor code: the fifth inside SIGN_IN_WINDOW locks the
+    account for LOCKOUT. True when this failure locked it. Does not commit."""
+    if user.failure_window_started_at is None or (
+        now - user.failure_window_started_at > SIGN_IN_WINDOW
+    ):
+        user.failure_window_started_at = now
+        user.failed_sign_ins = 0
+    user.failed_sign_ins += 1
+    if user.failed_sign_ins < SIGN_IN_MAX_FAILURES:
+        return False
+    user.locked_until = now + LOCKOUT
+    user.failed_sign_ins = 0
+    user.failure_window_started_at = None
+    record("account.locked", actor=user, subject_type="user", subject_id=user.id)
+    return True
+
+
+def clear_failures(user: User) -> None:
+    user.failed_sign_ins = 0
+    user.failure_window_started_at = None
+    user.locked_until = None
+
+
 def authenticate(phone: str, password: str) -> User:
     """The account for ``phone`` and ``password``; counts failures and locks the account."""
     now = utcnow()
@@ -121,17 +152,11 @@ def authenticate(phone: str, password: str) -> User:
         record("sign_in", outcome="failure", reason="unknown account")
         db.session.commit()
         raise InvalidCredentials()
-    if user.locked_until is not None and user.locked_until > now:
+    if is_locked(user, now):
         record("sign_in", outcome="locked", actor=user, subject_type="user", subject_id=user.id)
         db.session.commit()
         raise AccountLocked()
     if not check_password_hash(user.password_hash, password):
-        if user.failure_window_started_at is None or (
-            now - user.failure_window_started_at > SIGN_IN_WINDOW
-        ):
-            user.failure_window_started_at = now
-            user.failed_sign_ins = 0
-        user.failed_sign_ins += 1
         record(
             "sign_in",
             outcome="failure",
@@ -140,15 +165,9 @@ def authenticate(phone: str, password: str) -> User:
             subject_id=user.id,
             reason="wrong password",
         )
-        if user.failed_sign_ins >= SIGN_IN_MAX_FAILURES:
-            user.locked_until = now + LOCKOUT
-            user.failed_sign_ins = 0
-            user.failure_window_started_at = None
-            record("account.locked", actor=user, subject_type="user", subject_id=user.id)
-            db.session.commit()
-            raise AccountLocked()
+        locked = count_failure(user, now)
         db.session.commit()
-        raise InvalidCredentials()
+        raise AccountLocked() if locked else InvalidCredentials()
     if not user.is_active:
         record(
             "sign_in",
@@ -162,9 +181,10 @@ def authenticate(phone: str, password: str) -> User:
         raise AccountError(
             _l("This account is disabled. Contact the city if you think this is a mistake.")
         )
-    user.failed_sign_ins = 0
-    user.failure_window_started_at = None
-    user.locked_until = None
+    if not user.is_staff:
+        # Staff are signed in only halfway: their count of failures is cleared when the second
+        # factor passes, or knowing the password would reset the count of wrong codes.
+        clear_failures(user)
     record("sign_in", actor=user, subject_type="user", subject_id=user.id)
     db.session.commit()
     return user
@@ -202,8 +222,22 @@ def revoke_all_sessions(user: User) -> None:
     )
 
 
+def live_session(user: User, token: str | None) -> UserSession | None:
+    """The unrevoked session of ``user`` whose cookie holds ``token``."""
+    if not token:
+        return None
+    return db.session.scalar(
+        select(UserSession).where(
+            UserSession.token_hash == _token_hash(token),
+            UserSession.user_id == user.id,
+            UserSession.revoked_at.is_(None),
+        )
+    )
+
+
 def load_session_user(user_id: str, token: str | None) -> User | None:
-    """The user of a live session, or None when the session was revoked or never existed."""
+    """The user of a live session, or None when the session was revoked, never existed, or
+    ran out: SESSION_MAX_AGE for everyone, STAFF_SESSION_IDLE_TIMEOUT idle for staff."""
     if not token or not user_id.isdigit():
         return None
     row = db.session.scalar(select(UserSession).where(UserSession.token_hash == _token_hash(token)))
@@ -212,6 +246,12 @@ def load_session_user(user_id: str, token: str | None) -> User | None:
     user = row.user
     now = utcnow()
     if not user.is_active or now - row.created_at > SESSION_MAX_AGE:
+        return None
+    if user.is_staff and now - row.last_seen_at > STAFF_SESSION_IDLE_TIMEOUT:
+        row.revoked_at = now
+        record("session.expired", actor=user, subject_type="user", subject_id=user.id,
+               reason="idle")  # fmt: skip
+        db.session.commit()
         return None
     if now - row.last_seen_at > SESSION_TOUCH_INTERVAL:
         row.last_seen_at = now

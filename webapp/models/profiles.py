@@ -7,9 +7,13 @@ address stays readable because it is what 911 needs first and what camera regist
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from .accounts import User
 
 from ..crypto import EncryptedText
 from ..extensions import db
@@ -60,6 +64,9 @@ class Profile(db.Model):
         cascade="all, delete-orphan", order_by="ProfilePhone.id"
     )
     reminders: Mapped[list[ProfileReminder]] = relationship(cascade="all, delete-orphan")
+    # Read-only way back to the account (its language, for the 911 view); User.profile owns
+    # the link and its cascade.
+    user: Mapped[User] = relationship(viewonly=True)
 
     @property
     def has_address(self) -> bool:

@@ -1,4 +1,5 @@
-"""Police console: camera search around an incident (routes.py), map and CSV (map.py)."""
+"""Police console: camera search around an incident (routes.py -> services.py), its map
+(map.py) and CSV export (export.py)."""
 
 from flask import Blueprint
 

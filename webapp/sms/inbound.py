@@ -1,8 +1,10 @@
 """Acting on a text: store it, read the command, call the same services as the web, reply.
 
 ``handle`` is idempotent per Twilio ``MessageSid``: a repeat gets the stored reply and changes
-nothing. Replies are rendered in the sender's language (their account's, else the language of
-the keyword they used).
+nothing. Emergency keywords, and every text but STOP from a number in a live emergency
+session, go to the dispatchers' relay (``webapp/dispatch/relay.py``) before anything else.
+Replies are rendered in the sender's language (their account's, else the language of the
+keyword they used).
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
 from ..i18n import BY_CODE
-from ..models import ConsentRecord, InboundMessage, Profile, User
+from ..models import (
+    ConsentRecord,
+    EmergencySession,
+    InboundMessage,
+    Profile,
+    SessionStatus,
+    User,
+)
 from ..models.types import utcnow
 from . import texts
 from .commands import Command, language_of, parse
@@ -27,9 +36,10 @@ from .services import record_sms_consent, send_text
 
 @dataclass(frozen=True)
 class Reply:
-    template: str | None  # None: no reply at all (a stopped number)
+    template: str | None  # None: no reply at all (a stopped number, a text joining a session)
     locale: str
     params: dict = field(default_factory=dict)
+    command: str | None = None  # what to record instead of the parsed command ("relay")
 
     def render(self) -> str:
         if self.template is None:
@@ -57,15 +67,17 @@ def handle(form: dict[str, str], *, source: str = "webhook") -> str:
     if message_id is None:  # this MessageSid was stored before: the same answer, no change
         reply = db.session.scalar(_STORED_REPLY, {"sid": sid})
         return reply or ""
-    command = parse(form.get("Body", ""))
-    reply = dispatch(sender, command)
+    body = form.get("Body", "")
+    command = parse(body)
+    reply = dispatch(sender, command, message_id=message_id, body=body)
     text = reply.render()
     # One UPDATE, without loading the row back (and decrypting its body) first.
     db.session.execute(
         _PROCESSED,
-        {"message_id": message_id, "cmd": command.name, "text": text or None, "at": utcnow()},
+        {"message_id": message_id, "cmd": reply.command or command.name, "text": text or None,
+         "at": utcnow()},
         execution_options={"synchronize_session": False},
-    )
+    )  # fmt: skip
     db.session.commit()
     return text
 
@@ -85,10 +97,11 @@ def _store(sid: str, sender: str, form: dict[str, str], source: str) -> int | No
     return message_id
 
 
-def _sender_state(sender: str) -> tuple[int | None, str | None, bool, bool]:
-    """(user id, locale, phone verified, opted out) of a number, in one query."""
+def _sender_state(sender: str) -> tuple[int | None, str | None, bool, bool, bool]:
+    """(user id, locale, phone verified, opted out, in a live emergency session) of a number,
+    in one query."""
     row = db.session.execute(_SENDER_STATE, {"sender": sender}).one()
-    return row[0], row[1], row[2] is not None, row[3] is False
+    return row[0], row[1], row[2] is not None, row[3] is False, row[4] is not None
 
 
 # The webhook's statements are built once, with bound parameters: building SQLAlchemy
@@ -138,24 +151,52 @@ def _sender_state_statement():
         .limit(1)
         .scalar_subquery()
     )
+    live_session = (
+        select(EmergencySession.id)
+        .where(
+            EmergencySession.phone == bindparam("sender"),
+            EmergencySession.status.in_(SessionStatus.LIVE),
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
     return select(
         select(user.c.id).scalar_subquery(),
         select(user.c.locale).scalar_subquery(),
         select(user.c.phone_verified_at).scalar_subquery(),
         latest_consent,
+        live_session,
     )
 
 
 _SENDER_STATE = _sender_state_statement()
 
 
-def dispatch(sender: str, command: Command) -> Reply:
-    user_id, user_locale, verified, opted_out = _sender_state(sender)
+def dispatch(
+    sender: str, command: Command, *, message_id: int | None = None, body: str = ""
+) -> Reply:
+    """Act on a stored text (``message_id``, whose words are ``body``) and say what to reply."""
+    user_id, user_locale, verified, opted_out, in_session = _sender_state(sender)
     locale = user_locale or command.locale or current_app.config["DEFAULT_LOCALE"]
 
-    if command.name == "emergency":  # always answered, whatever else holds
-        return Reply("emergency_not_monitored", locale)
+    # The emergency relay first, whatever else holds (a STOP sent before included): a keyword
+    # opens a session or joins the live one; inside a live session every text but STOP joins
+    # it (webapp/dispatch/relay.py).
+    if command.name == "emergency" or (in_session and command.name != "stop"):
+        from ..dispatch.relay import receive
+
+        template, language = receive(
+            sender, body, message_id, user_id=user_id if verified else None, locale=locale,
+            keyword=command.name == "emergency",
+        )  # fmt: skip
+        recorded = "emergency" if command.name == "emergency" else "relay"
+        return Reply(template, language, command=recorded)
     if command.name == "stop":
+        if in_session:  # it keeps its meaning, and the dispatcher sees it too
+            from ..dispatch.relay import receive
+
+            receive(sender, body, message_id, user_id=user_id if verified else None,
+                    locale=locale, opens=False)  # fmt: skip
         record_sms_consent(sender, False, channel="sms", user_id=user_id)
         db.session.commit()
         return Reply("stop_confirmation", locale)
@@ -237,8 +278,21 @@ def _camera(willing: bool):
     return handler
 
 
-def _not_available(user: User, command: Command) -> Reply:
-    return Reply("not_available", user.locale)
+def _footage_answer(yes: bool):
+    """YES code / NO code: the same function as the buttons on the owner's requests page."""
+
+    def handler(user: User, command: Command) -> Reply:
+        from ..footage.services import FootageError, answer
+
+        code = command.argument
+        try:
+            result = answer(user, code, yes, "sms")
+        except FootageError:  # no such code, or the request has closed
+            return Reply("footage_unknown", user.locale, {"code": code})
+        params = {"code": result.code, "case": result.request.case_number}
+        return Reply("footage_agreed" if yes else "footage_declined", user.locale, params)
+
+    return handler
 
 
 HANDLERS = {
@@ -247,9 +301,8 @@ HANDLERS = {
     "lang": _language,
     "camera_on": _camera(True),
     "camera_off": _camera(False),
-    # Wired up when footage requests land.
-    "answer_yes": _not_available,
-    "answer_no": _not_available,
+    "answer_yes": _footage_answer(True),
+    "answer_no": _footage_answer(False),
 }
 
 

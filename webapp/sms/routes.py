@@ -62,12 +62,16 @@ def inbound():
     form = request.form.to_dict(flat=True)
     try:
         return twiml(handle(form))
-    except SQLAlchemyError:
-        # The database is down: keep the text on disk and still answer, safely.
+    except Exception as error:  # whatever broke, the texter gets a safe answer
+        # The database is down (or a bug): keep the text on disk and still answer, safely.
+        if not isinstance(error, SQLAlchemyError):
+            log.exception("inbound text could not be handled")
         db.session.rollback()
         spool.write(form)
-        locale = parse(form.get("Body", "")).locale or current_app.config["DEFAULT_LOCALE"]
-        return twiml(texts.render("service_unavailable", locale))
+        command = parse(form.get("Body", ""))
+        locale = command.locale or current_app.config["DEFAULT_LOCALE"]
+        safe = "emergency_failed" if command.name == "emergency" else "service_unavailable"
+        return twiml(texts.render(safe, locale))
 
 
 @bp.route("/status", methods=["POST"])

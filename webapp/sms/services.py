@@ -14,8 +14,24 @@ from . import texts
 
 log = logging.getLogger(__name__)
 
-# The only texts a number that replied STOP may still receive.
-SENT_AFTER_STOP = frozenset({"stop_confirmation"})
+# The only texts a number that replied STOP may still receive: the STOP confirmation, and the
+# emergency relay's texts. Someone who texts 911 must hear back from the dispatcher whatever
+# they replied before (README, "Emergency texts"); Twilio's own opt-out may still block them.
+EMERGENCY_TEMPLATES = frozenset(
+    {
+        "emergency_reply",  # a dispatcher's own words (send_raw)
+        "emergency_ask_address",
+        "emergency_ask_safe",
+        "emergency_help_coming",
+        "emergency_received",
+        "emergency_off_duty",
+        "emergency_failed",
+        "emergency_unanswered",
+        "emergency_supervisor_alert",
+        "emergency_supervisor_released",
+    }
+)
+SENT_AFTER_STOP = frozenset({"stop_confirmation"}) | EMERGENCY_TEMPLATES
 SMS_CONSENT_VERSION = "2026-11-01"
 
 
@@ -50,13 +66,25 @@ def send_text(to: str, template: str, locale: str, **params: str) -> OutboundMes
     The row joins the caller's transaction, so a text exists exactly when the change that
     caused it is committed; ``flask --app wsgi sms worker`` sends it (the local outbox backend
     "delivers" at once, so development needs no worker). A number whose latest consent entry is
-    a STOP gets nothing but the STOP confirmation (``status == "suppressed"``). The body is
-    never logged: it may hold a code.
+    a STOP gets nothing but ``SENT_AFTER_STOP`` (others are stored ``status == "suppressed"``).
+    The body is never logged: it may hold a code.
     """
+    return _queue(to, texts.render(template, locale, **params), template, locale)
+
+
+def send_raw(to: str, body: str, locale: str, *, kind: str = "emergency_reply") -> OutboundMessage:
+    """Queue ``body``, written by a person (a dispatcher's reply to an emergency text), for
+    ``to``; exactly like ``send_text`` otherwise. ``kind`` is stored where a template's name
+    goes (what the text was, never its words). An emergency kind is sent even to a number that
+    replied STOP (``SENT_AFTER_STOP``). The body is never logged."""
+    return _queue(to, body, kind, locale)
+
+
+def _queue(to: str, body: str, template: str, locale: str) -> OutboundMessage:
     backend = current_app.extensions["sms_backend"]
     message = OutboundMessage(
         to=to,
-        body=texts.render(template, locale, **params),
+        body=body,
         template=template,
         locale=locale,
         backend=backend.name,

@@ -75,9 +75,10 @@ def import_all() -> int:
             db.session.add(message)
             db.session.commit()
             command = parse(form.get("Body", ""))
-            reply = dispatch(message.from_number, command)
+            reply = dispatch(message.from_number, command, message_id=message.id,
+                             body=form.get("Body", ""))  # fmt: skip
             message = db.session.get(InboundMessage, message.id)
-            message.command = command.name
+            message.command = reply.command or command.name
             message.processed_at = utcnow()
             # The sender was told we could not process it; the real answer goes as a text.
             reply_later(message.from_number, reply)

@@ -68,9 +68,42 @@ TEXTS = {
     "not_understood": _l(
         "%(program)s: sorry, we did not understand. Reply HELP for help. For emergencies call 911."
     ),
-    "emergency_not_monitored": _l(
-        "%(program)s: this number is not monitored for emergencies. Call 911 now. If you "
-        "cannot speak, text 911."
+    # The emergency relay (webapp/dispatch/relay.py). The instant reply to the text that opens
+    # a session: dispatchers on duty, or not; or the session could not be written.
+    "emergency_received": _l(
+        "%(program)s: 911 dispatchers have your message. CALL 911 IF YOU CAN. If you cannot "
+        "call, reply with your address and what is happening."
+    ),
+    "emergency_off_duty": _l(
+        "%(program)s: this line is not monitored right now. Do not wait for an answer: CALL 911 "
+        "NOW. If you cannot speak, text 911 directly."
+    ),
+    "emergency_failed": _l(
+        "%(program)s: we could not pass your message to a dispatcher. CALL 911 NOW. If you "
+        "cannot speak, text 911 directly."
+    ),
+    # Nobody claimed the session in time (EMERGENCY_CLAIM_TIMEOUT), or its dispatcher left.
+    "emergency_unanswered": _l(
+        "%(program)s: no dispatcher is answering your texts right now. Do not wait: CALL 911 "
+        "NOW. If you cannot speak, text 911 directly."
+    ),
+    # To SUPERVISOR_PHONES: never anything the texter wrote.
+    "emergency_supervisor_alert": _l(
+        "%(program)s: emergency text session #%(session)s has waited %(seconds)s seconds "
+        "without a dispatcher. Open the dispatch console."
+    ),
+    "emergency_supervisor_released": _l(
+        "%(program)s: the dispatcher of emergency text session #%(session)s is no longer at "
+        "the console; it is waiting again. Open the dispatch console."
+    ),
+    # A dispatcher's quick replies, in the texter's language.
+    "emergency_ask_address": _l(
+        "%(program)s, 911 dispatcher: what is your address? Street number, street, apartment "
+        "and city."
+    ),
+    "emergency_ask_safe": _l("%(program)s, 911 dispatcher: are you safe now?"),
+    "emergency_help_coming": _l(
+        "%(program)s, 911 dispatcher: help is on the way. Text us if anything changes."
     ),
     "camera_approved": _l(
         "%(program)s: your camera registration %(number)s is approved. Thank you! You can "
@@ -102,6 +135,25 @@ TEXTS = {
     "cameras_renewed": _l(
         "%(program)s: thank you. Your camera registration is renewed for a year. Your safety "
         "profile still needs finishing on our website."
+    ),
+    # Footage requests (webapp/footage): the request, and the replies to YES/NO code. The
+    # request carries no link (links in texts are what phishers imitate), and leaves the time
+    # window and description to the website and email: with a 40-character case number, more
+    # would not fit two UCS-2 segments (67 characters each) in Polish, Chinese or Arabic.
+    "footage_request": _l(
+        "%(program)s: police ask for footage from your cameras, case %(case)s. You are free to "
+        "refuse. Reply YES %(code)s or NO %(code)s, or answer on our website."
+    ),
+    "footage_agreed": _l(
+        "%(program)s: thank you. The officer will contact you about case %(case)s. Changed "
+        "your mind? Reply NO %(code)s."
+    ),
+    "footage_declined": _l(
+        "%(program)s: OK, you said no to case %(case)s. The police will not contact you about it."
+    ),
+    "footage_unknown": _l(
+        "%(program)s: no open footage request has the code %(code)s. It may have closed. See "
+        "your requests on our website."
     ),
     "service_unavailable": _l(
         "%(program)s: we could not process your message. In an emergency, call 911."
@@ -135,6 +187,9 @@ LONGEST_PARAMS = {
     "camera": "no cameras registered",
     "number": "CR-XXXX-XXXX",
     "language": "简体中文",
+    "case": "XX-2027-0000000000/9-XX-2027-0000000000/",  # footage.services.CASE_NUMBER: 40
+    "session": "9999999999",  # an emergency session's id
+    "seconds": "999999",  # how long it has waited
 }
 
 

@@ -32,6 +32,7 @@ MAX_ATTEMPTS = 8
 BASE_DELAY = 2.0  # seconds; doubles each attempt, with jitter, capped
 MAX_DELAY = 15 * 60
 CLAIM_TIMEOUT = timedelta(minutes=5)
+RECOVER_EVERY = 10.0  # seconds between two searches for emergency texts that reached no session
 
 
 def backoff(attempts: int) -> timedelta:
@@ -124,12 +125,37 @@ def _record(row: OutboundMessage, sid: str | None, outcome) -> None:
 
 
 def run(once: bool = False, idle_sleep: float = 0.5) -> int:
-    """Deliver until stopped (or, with ``once``, until nothing is due now)."""
+    """Deliver until stopped (or, with ``once``, until nothing is due now). Each round also
+    runs the emergency relay's own work (``relay_tick``) first, so its texts go out in it."""
     total = 0
+    next_recovery = 0.0
     while True:
+        recover_texts = time.monotonic() >= next_recovery
+        if recover_texts:
+            next_recovery = time.monotonic() + RECOVER_EVERY
+        relay_tick(recover_texts=recover_texts)
         handled = deliver_due()
         total += handled
         if not handled:
             if once:
                 return total
             time.sleep(idle_sleep)
+
+
+def relay_tick(*, recover_texts: bool = True) -> None:
+    """Escalate emergency sessions waiting too long, put back those whose dispatcher left,
+    close those long left unclaimed, and (every ``RECOVER_EVERY`` seconds) file stored
+    emergency texts that reached no session. A failure here is logged and never stops the
+    sending of texts."""
+    from ..dispatch import relay
+    from ..dispatch.relay.recovery import RECOVERY_LOOKBACK
+
+    steps = [relay.escalate_due, relay.release_stranded, relay.lapse_stale]
+    if recover_texts:
+        steps.insert(0, lambda: relay.recover(since=utcnow() - RECOVERY_LOOKBACK))
+    for step in steps:
+        try:
+            step()
+        except Exception as error:
+            db.session.rollback()
+            relay.log_failure(log, "emergency relay step failed; next round again", error)

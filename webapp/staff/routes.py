@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import abort, redirect, url_for
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from ..models import Role
+from ..security import second_factor_required
 from . import bp
 
 CONSOLES = {
@@ -18,7 +19,7 @@ CONSOLES = {
 
 
 @bp.route("/")
-@login_required
+@second_factor_required
 def index():
     """Send staff to their own console; residents have none."""
     console = CONSOLES.get(current_user.role_enum)

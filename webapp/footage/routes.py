@@ -1,1 +1,0 @@
-"""Footage-request pages. (Being built: issue 7.)"""
