@@ -56,7 +56,7 @@ from webapp.models.types import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-GUNICORN_ARGS = ["-w", "2", "--threads", "4"]
+GUNICORN_ARGS = os.environ.get("BENCH_GUNICORN", "-w 2 --threads 4").split()
 
 AUTH_TOKEN = "bench0auth0token0not0secret00001"  # noqa: S105  (a fixed test token)
 ACCOUNT_SID = "AC" + "b" * 32

@@ -5,13 +5,12 @@ recovery after a real database failure, and the audit trail."""
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from flask_babel import force_locale
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from webapp.config import ConfigError, Settings
 from webapp.dispatch import relay
@@ -29,6 +28,7 @@ from webapp.models import (
 from webapp.sms import texts
 
 from .conftest import texts_to
+from .db_faults import inserts_refused
 from .sms_helpers import text as send
 from .sms_helpers import twilio_config
 
@@ -597,38 +597,10 @@ def test_every_dispatcher_action_is_audited_without_words(sms_app, client, on_du
 # --- failures -------------------------------------------------------------------------------
 
 
-@contextmanager
 def session_messages_refused(app):
     """A real failure of the database, after the text is stored: inserts into
     emergency_messages are refused by a trigger until the block ends."""
-    with app.app_context():
-        postgres = db.engine.dialect.name == "postgresql"
-        if postgres:
-            db.session.execute(text(
-                "CREATE FUNCTION refuse_emergency_message() RETURNS trigger LANGUAGE plpgsql "
-                "AS $$ BEGIN RAISE EXCEPTION 'emergency relay unavailable'; END $$"
-            ))  # fmt: skip
-            db.session.execute(text(
-                "CREATE TRIGGER refuse_emergency_message BEFORE INSERT ON emergency_messages "
-                "FOR EACH ROW EXECUTE FUNCTION refuse_emergency_message()"
-            ))  # fmt: skip
-        else:
-            db.session.execute(text(
-                "CREATE TRIGGER refuse_emergency_message BEFORE INSERT ON emergency_messages "
-                "BEGIN SELECT RAISE(ABORT, 'emergency relay unavailable'); END"
-            ))  # fmt: skip
-        db.session.commit()
-    try:
-        yield
-    finally:
-        with app.app_context():
-            if postgres:
-                db.session.execute(text(
-                    "DROP TRIGGER refuse_emergency_message ON emergency_messages"))  # fmt: skip
-                db.session.execute(text("DROP FUNCTION refuse_emergency_message()"))
-            else:
-                db.session.execute(text("DROP TRIGGER refuse_emergency_message"))
-            db.session.commit()
+    return inserts_refused(app, "emergency_messages")
 
 
 def test_a_session_survives_a_failure_after_storage(sms_app, client, make_user, on_duty, caplog):

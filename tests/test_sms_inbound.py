@@ -54,6 +54,15 @@ def test_the_url_with_its_query_string_is_what_is_signed(sms_app, client):
     assert stripped.status_code == 403
 
 
+def test_a_signature_over_the_url_with_its_default_port_is_accepted(sms_app, client):
+    """Twilio may sign https://host:443/...; the quick check (the URL as rebuilt) fails and
+    Twilio's own variants still accept it."""
+    params = sms_params("+13125550142", "HELP")
+    with_port = BASE.replace(".gov", ".gov:443") + "/sms/inbound"
+    assert signed_post(client, "/sms/inbound", params, url=with_port).status_code == 200
+    assert stored(sms_app) == 1
+
+
 @pytest.mark.parametrize(
     "headers",
     [{}, {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}],

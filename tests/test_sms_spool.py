@@ -13,6 +13,7 @@ from webapp.extensions import db
 from webapp.models import ConsentRecord, InboundMessage
 
 from .conftest import texts_to
+from .db_faults import inserts_refused
 from .sms_helpers import sms_params, text, twilio_config
 from .test_sms_inbound import reply_in
 
@@ -86,3 +87,80 @@ def test_postgres_connections_give_up_fast(tmp_path):
         {"APP_ENV": "development", "DATABASE_URL": "postgresql://db/x"}
     ).flask_config(str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]
     assert options["connect_args"]["connect_timeout"] <= 1
+
+
+# --- a failure half-way through a text ----------------------------------------------------------
+
+
+def sms_consent(app, phone: str) -> list[bool]:
+    with app.app_context():
+        return list(db.session.scalars(
+            select(ConsentRecord.granted)
+            .where(ConsentRecord.phone == phone, ConsentRecord.kind == "sms")
+            .order_by(ConsentRecord.id)
+        ))  # fmt: skip
+
+
+def inbound_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(InboundMessage))
+
+
+def test_a_failure_while_acting_leaves_nothing_half_done_and_the_import_finishes_it(
+    make_app, make_user, tmp_path
+):
+    """The database refuses the STOP's ledger entry after the text was inserted: the text,
+    the entry and the reply are one transaction, so nothing of it stays; the texter gets the
+    safe reply, the text is spooled, and the import acts on it once the fault is gone."""
+    spool = tmp_path / "spool"
+    app = make_app(**twilio_config(SMS_SPOOL_DIR=str(spool)))
+    user = make_user(locale="pl")
+    sid = "SM" + "c" * 32
+
+    with inserts_refused(app, "consent_records"):
+        status, reply = text(app.test_client(), user.phone, "KONIEC", sid=sid)
+
+    assert status == 200
+    assert (
+        reply_in("pl", "%(program)s: we could not process your message. In an emergency, call 911.")
+        in reply
+    )
+    assert inbound_count(app) == 0  # never an acted-on text without its row, or a row unacted
+    assert sms_consent(app, user.phone) == []
+    assert [f.name for f in spool.glob("*.json")] == [f"{sid}.json"]
+
+    result = app.test_cli_runner().invoke(args=["sms", "import-spool"])
+    assert "Imported 1" in result.output
+    assert sms_consent(app, user.phone) == [False]  # the STOP is honoured
+    assert [t.template for t in texts_to(app, user.phone)] == ["stop_confirmation"]
+    assert inbound_count(app) == 1
+    assert list(spool.glob("*.json")) == []
+
+
+def test_a_spooled_text_that_fails_again_is_kept_and_does_not_hold_up_the_others(
+    make_app, make_user, tmp_path, caplog
+):
+    spool = tmp_path / "spool"
+    app = make_app(**twilio_config(SMS_SPOOL_DIR=str(spool)))
+    stuck, fine = make_user(), make_user(phone="+13125550177")
+    for n, who in enumerate((stuck, fine)):
+        sid = f"SM{n}" + "d" * 31
+        (spool).mkdir(exist_ok=True)
+        (spool / f"{sid}.json").write_text(
+            json.dumps({"form": sms_params(who.phone, "STOP", sid)}), encoding="utf-8"
+        )
+
+    with inserts_refused(app, "consent_records", phone=stuck.phone):
+        first = app.test_cli_runner().invoke(args=["sms", "import-spool"])
+
+    assert "Imported 1" in first.output
+    assert sms_consent(app, fine.phone) == [False]
+    assert sms_consent(app, stuck.phone) == []
+    assert [f.name for f in spool.glob("*.json")] == ["SM0" + "d" * 31 + ".json"]
+    assert "could not be imported" in caplog.text
+    assert stuck.phone not in caplog.text and "STOP" not in caplog.text  # no number, no words
+
+    again = app.test_cli_runner().invoke(args=["sms", "import-spool"])
+    assert "Imported 1" in again.output
+    assert sms_consent(app, stuck.phone) == [False]
+    assert list(spool.glob("*.json")) == []

@@ -40,7 +40,8 @@ def init_security(app: Flask) -> None:
         if "request_id" in g:
             headers["X-Request-ID"] = g.request_id
         # Pages of signed-in people must not sit in shared caches or the back-forward cache.
-        if current_user and current_user.is_authenticated:
+        # (The session says whether someone is signed in, without loading their account.)
+        if session.get("_user_id") is not None:
             headers["Cache-Control"] = "no-store"
         return response
 

@@ -2,9 +2,22 @@
 
 ``handle`` is idempotent per Twilio ``MessageSid``: a repeat gets the stored reply and changes
 nothing. Emergency keywords, and every text but STOP from a number in a live emergency
-session, go to the dispatchers' relay (``webapp/dispatch/relay.py``) before anything else.
+session, go to the dispatchers' relay (``webapp/dispatch/relay/``) before anything else.
 Replies are rendered in the sender's language (their account's, else the language of the
 keyword they used).
+
+How a text is stored before it is acted on, with as few commits as that allows (the
+webhook's cost is mostly its commits; README, "SMS webhook under load"):
+
+- a text that changes nothing (HELP, STATUS, an unknown number, words we do not understand,
+  a stopped number) is stored together with its reply in one ``INSERT`` and one commit, and
+  the reply leaves only after that commit;
+- a text that changes something (STOP, START, CONFIRM, LANG, CAMERA, YES/NO) is stored, acted
+  on and marked answered in one transaction: its effects can never exist without it, and if
+  anything fails everything is rolled back and the webhook spools the text to disk, so the
+  import acts on it later, once;
+- an emergency text (a keyword, or any text from a number in a live session) is committed on
+  its own before the relay is even tried, so that no later failure can lose it (DESIGN.md).
 """
 
 from __future__ import annotations
@@ -47,6 +60,24 @@ class Reply:
         return texts.render(self.template, self.locale, **self.params)
 
 
+@dataclass(frozen=True)
+class Sender:
+    """What the webhook needs to know about the number a text came from."""
+
+    phone: str
+    user_id: int | None
+    locale: str | None
+    verified: bool
+    opted_out: bool  # the latest SMS consent entry is a STOP
+    in_session: bool  # in a live emergency session
+
+
+@dataclass(frozen=True)
+class Handled:
+    reply: str  # the reply's words ("" for none)
+    new: bool  # False: this MessageSid was handled before, and nothing changed now
+
+
 def effective_auth_token() -> str | None:
     """Twilio's auth token; outside production without one, a local token from SECRET_KEY
     (the development phone page signs with it). Production without a token accepts nothing."""
@@ -59,58 +90,112 @@ def effective_auth_token() -> str | None:
     return hmac.new(key, b"development twilio token", hashlib.sha256).hexdigest()
 
 
-def handle(form: dict[str, str], *, source: str = "webhook") -> str:
-    """Store the text (committed before anything else), act on it, return the reply text."""
+def handle(form: dict[str, str], *, source: str = "webhook") -> Handled:
+    """Store the text and act on it (see the module's notes); return the reply.
+
+    ``source="spool"``: a text imported from the spool, whose sender was already told that we
+    could not process it, so the reply is queued as a text in the same transaction.
+    Raises whatever the database raises; the caller rolls back (and spools the text).
+    """
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
-    sender = form.get("From", "")[:32]
-    message_id = _store(sid, sender, form, source)
-    if message_id is None:  # this MessageSid was stored before: the same answer, no change
-        reply = db.session.scalar(_STORED_REPLY, {"sid": sid})
-        return reply or ""
     body = form.get("Body", "")
     command = parse(body)
-    reply = dispatch(sender, command, message_id=message_id, body=body)
+    # Reading the sender, and storing a text that changes nothing, are single statements,
+    # each atomic on its own: on a server they run in autocommit, without the round trips
+    # of BEGIN and COMMIT (SQLite has none to save, and starts no transaction to read).
+    with db.engine.connect().execution_options(**_AUTOCOMMIT[db.engine.dialect.name]) as conn:
+        sender = _sender(conn, form.get("From", "")[:32])
+        reply = answer(sender, command)
+        if reply is not None and source == "webhook":
+            text = reply.render()
+            stored = _store(conn, sid, form, sender, source, command=command.name, reply=text)
+            conn.commit()  # nothing to commit in autocommit; the INSERT's on SQLite
+            return Handled(text, new=True) if stored else _replay(conn, sid)
+
+    # Anything else is one transaction of the session: the text, what it changes, the texts
+    # it queues and its reply are committed together.
+    conn = db.session.connection()
+    if reply is not None:  # from the spool, changing nothing: the reply goes as a text
+        text = reply.render()
+        if not _store(conn, sid, form, sender, source, command=command.name, reply=text):
+            return _replay(conn, sid)
+        reply_later(sender.phone, reply)
+        db.session.commit()
+        return Handled(text, new=True)
+    message_id = _store(conn, sid, form, sender, source)
+    if message_id is None:
+        return _replay(conn, sid)
+    reply = act(sender, command, message_id=message_id, body=body)
     text = reply.render()
-    # One UPDATE, without loading the row back (and decrypting its body) first.
-    db.session.execute(
+    if source == "spool":
+        reply_later(sender.phone, reply)
+    db.session.connection().execute(
         _PROCESSED,
         {"message_id": message_id, "cmd": reply.command or command.name, "text": text or None,
          "at": utcnow()},
-        execution_options={"synchronize_session": False},
     )  # fmt: skip
     db.session.commit()
-    return text
+    return Handled(text, new=True)
 
 
-def _store(sid: str, sender: str, form: dict[str, str], source: str) -> int | None:
-    """Insert and commit the text in one statement; None when its MessageSid is known."""
+_AUTOCOMMIT = {"postgresql": {"isolation_level": "AUTOCOMMIT"}, "sqlite": {}}
+
+
+def _replay(conn, sid: str) -> Handled:
+    """A MessageSid seen before: its stored reply, and nothing else happens."""
+    reply = conn.execute(_STORED_REPLY, {"sid": sid}).scalar()
+    db.session.rollback()  # ends the transaction an INSERT attempt may have begun
+    return Handled(reply or "", new=False)
+
+
+def _store(
+    conn,
+    sid: str,
+    form: dict[str, str],
+    sender: Sender,
+    source: str,
+    *,
+    command: str | None = None,
+    reply: str | None = None,
+) -> int | None:
+    """Insert the text on ``conn`` (with its command and reply when it is answered at once);
+    does not commit. None when its MessageSid is known (the insert did nothing)."""
+    now = utcnow()
     params = {
         "sid": sid,
-        "sender": sender,
+        "sender": sender.phone,
         "to": form.get("To", "")[:32] or None,
         "text": form.get("Body", ""),
         "src": source,
-        "at": utcnow(),
+        "at": now,
+        "cmd": command,
+        "reply": reply or None,
+        "done": now if command is not None else None,
     }
-    message_id = db.session.execute(_INSERTS[db.engine.dialect.name], params).scalar()
-    db.session.commit()
-    return message_id
+    return conn.execute(_INSERTS[conn.dialect.name], params).scalar()
 
 
-def _sender_state(sender: str) -> tuple[int | None, str | None, bool, bool, bool]:
-    """(user id, locale, phone verified, opted out, in a live emergency session) of a number,
-    in one query."""
-    row = db.session.execute(_SENDER_STATE, {"sender": sender}).one()
-    return row[0], row[1], row[2] is not None, row[3] is False, row[4] is not None
+def _sender(conn, phone: str) -> Sender:
+    """The state of a number, in one query."""
+    row = conn.execute(_SENDER_STATE, {"sender": phone}).one()
+    return Sender(
+        phone=phone,
+        user_id=row[0],
+        locale=row[1],
+        verified=row[2] is not None,
+        opted_out=row[3] is False,
+        in_session=row[4] is not None,
+    )
 
 
-# The webhook's statements are built once, with bound parameters: building SQLAlchemy
-# expressions on every request cost more than running them.
+# The webhook's statements are built once, with bound parameters, on the tables (Core):
+# building SQLAlchemy expressions, or going through the ORM, on every request cost more than
+# running them.
 _COLUMNS = InboundMessage.__table__.c
-_STORED_REPLY = select(InboundMessage.reply).where(InboundMessage.message_sid == bindparam("sid"))
+_STORED_REPLY = select(_COLUMNS.reply).where(_COLUMNS.message_sid == bindparam("sid"))
 _PROCESSED = (
-    update(InboundMessage)
-    .where(InboundMessage.id == bindparam("message_id"))
+    update(InboundMessage.__table__)
+    .where(_COLUMNS.id == bindparam("message_id"))
     .values(  # parameter names differ from the columns': SQLAlchemy reserves those
         command=bindparam("cmd"),
         reply=bindparam("text", type_=_COLUMNS.reply.type),
@@ -121,7 +206,7 @@ _PROCESSED = (
 
 def _insert_statement(dialect_insert):
     return (
-        dialect_insert(InboundMessage)
+        dialect_insert(InboundMessage.__table__)
         .values(
             message_sid=bindparam("sid"),
             from_number=bindparam("sender"),
@@ -129,9 +214,12 @@ def _insert_statement(dialect_insert):
             body=bindparam("text", type_=_COLUMNS.body.type),
             source=bindparam("src"),
             received_at=bindparam("at", type_=_COLUMNS.received_at.type),
+            command=bindparam("cmd"),
+            reply=bindparam("reply", type_=_COLUMNS.reply.type),
+            processed_at=bindparam("done", type_=_COLUMNS.processed_at.type),
         )
         .on_conflict_do_nothing(index_elements=["message_sid"])
-        .returning(InboundMessage.id)
+        .returning(_COLUMNS.id)
     )
 
 
@@ -142,20 +230,22 @@ _INSERTS = {
 
 
 def _sender_state_statement():
-    user = select(User.id, User.locale, User.phone_verified_at)
-    user = user.where(User.phone == bindparam("sender")).subquery()
+    users, consents = User.__table__.c, ConsentRecord.__table__.c
+    sessions = EmergencySession.__table__.c
+    user = select(users.id, users.locale, users.phone_verified_at)
+    user = user.where(users.phone == bindparam("sender")).subquery()
     latest_consent = (
-        select(ConsentRecord.granted)
-        .where(ConsentRecord.phone == bindparam("sender"), ConsentRecord.kind == "sms")
-        .order_by(ConsentRecord.id.desc())
+        select(consents.granted)
+        .where(consents.phone == bindparam("sender"), consents.kind == "sms")
+        .order_by(consents.id.desc())
         .limit(1)
         .scalar_subquery()
     )
     live_session = (
-        select(EmergencySession.id)
+        select(sessions.id)
         .where(
-            EmergencySession.phone == bindparam("sender"),
-            EmergencySession.status.in_(SessionStatus.LIVE),
+            sessions.phone == bindparam("sender"),
+            sessions.status.in_(SessionStatus.LIVE),
         )
         .limit(1)
         .scalar_subquery()
@@ -172,48 +262,61 @@ def _sender_state_statement():
 _SENDER_STATE = _sender_state_statement()
 
 
-def dispatch(
-    sender: str, command: Command, *, message_id: int | None = None, body: str = ""
-) -> Reply:
-    """Act on a stored text (``message_id``, whose words are ``body``) and say what to reply."""
-    user_id, user_locale, verified, opted_out, in_session = _sender_state(sender)
-    locale = user_locale or command.locale or current_app.config["DEFAULT_LOCALE"]
+def _locale(sender: Sender, command: Command) -> str:
+    return sender.locale or command.locale or current_app.config["DEFAULT_LOCALE"]
 
+
+def answer(sender: Sender, command: Command) -> Reply | None:
+    """The reply to a text that changes nothing, or None when acting on it changes something
+    (``act``). The order of the rules is DESIGN.md's."""
+    if command.name in ("emergency", "stop", "start") or sender.in_session:
+        return None
+    locale = _locale(sender, command)
+    if sender.opted_out:
+        return Reply(None, locale)  # nothing but the STOP confirmation to a stopped number
+    if sender.user_id is None or not sender.verified:
+        return Reply("help_unknown", locale)
+    if command.name == "help":
+        return Reply("help", locale)
+    if command.name == "status":
+        return _status(db.session.get(User, sender.user_id), command)
+    if command.name not in HANDLERS:
+        return Reply("not_understood", locale)
+    return None
+
+
+def act(sender: Sender, command: Command, *, message_id: int, body: str) -> Reply:
+    """Act on a stored text (``message_id``, whose words are ``body``) that ``answer`` left
+    alone, and say what to reply. Does not commit, except that an emergency text is committed
+    before the relay is tried."""
+    locale = _locale(sender, command)
+    user_id = sender.user_id if sender.verified else None
     # The emergency relay first, whatever else holds (a STOP sent before included): a keyword
     # opens a session or joins the live one; inside a live session every text but STOP joins
-    # it (webapp/dispatch/relay.py).
-    if command.name == "emergency" or (in_session and command.name != "stop"):
+    # it (webapp/dispatch/relay/).
+    if command.name == "emergency" or (sender.in_session and command.name != "stop"):
         from ..dispatch.relay import receive
 
+        db.session.commit()  # stored for good before anything else is tried
         template, language = receive(
-            sender, body, message_id, user_id=user_id if verified else None, locale=locale,
+            sender.phone, body, message_id, user_id=user_id, locale=locale,
             keyword=command.name == "emergency",
         )  # fmt: skip
         recorded = "emergency" if command.name == "emergency" else "relay"
         return Reply(template, language, command=recorded)
     if command.name == "stop":
-        if in_session:  # it keeps its meaning, and the dispatcher sees it too
+        if sender.in_session:  # it keeps its meaning, and the dispatcher sees it too
             from ..dispatch.relay import receive
 
-            receive(sender, body, message_id, user_id=user_id if verified else None,
-                    locale=locale, opens=False)  # fmt: skip
-        record_sms_consent(sender, False, channel="sms", user_id=user_id)
-        db.session.commit()
+            db.session.commit()
+            receive(sender.phone, body, message_id, user_id=user_id, locale=locale,
+                    opens=False)  # fmt: skip
+        record_sms_consent(sender.phone, False, channel="sms", user_id=sender.user_id)
         return Reply("stop_confirmation", locale)
     if command.name == "start":
-        record_sms_consent(sender, True, channel="sms", user_id=user_id)
-        db.session.commit()
+        record_sms_consent(sender.phone, True, channel="sms", user_id=sender.user_id)
         return Reply("start_confirmation", locale)
-    if opted_out:
-        return Reply(None, locale)  # nothing but the STOP confirmation to a stopped number
-    if user_id is None or not verified:
-        return Reply("help_unknown", locale)
-    if command.name == "help":
-        return Reply("help", locale)
-    handler = HANDLERS.get(command.name)
-    if handler is None:
-        return Reply("not_understood", locale)
-    return handler(db.session.get(User, user_id), command)
+    return HANDLERS[command.name](db.session.get(User, sender.user_id), command)
 
 
 def _status(user: User, command: Command) -> Reply:
@@ -295,8 +398,8 @@ def _footage_answer(yes: bool):
     return handler
 
 
+# Commands that change something (``act``); STATUS only reads (``answer``).
 HANDLERS = {
-    "status": _status,
     "confirm": _confirm,
     "lang": _language,
     "camera_on": _camera(True),

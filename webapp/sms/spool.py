@@ -49,41 +49,24 @@ def write(form: dict[str, str]) -> Path:
 
 
 def import_all() -> int:
-    """Store and act on every spooled text; returns how many were new to the database."""
-    from sqlalchemy import select
+    """Store and act on every spooled text, as the webhook would have (``inbound.handle``),
+    but with the reply sent as a text. Returns how many were new to the database.
 
+    A file is deleted only once its text is committed (or was already there); a text that
+    fails is logged, kept for the next import, and does not hold up the others.
+    """
+    from ..dispatch.relay.texter import log_failure
     from ..extensions import db
-    from ..models import InboundMessage
-    from .commands import parse
-    from .inbound import dispatch, reply_later
+    from .inbound import handle
 
     imported = 0
     for path in sorted(spool_dir().glob("*.json")):
         form = json.loads(path.read_text(encoding="utf-8"))["form"]
-        sid = form.get("MessageSid", "")
-        known = db.session.scalar(
-            select(InboundMessage.id).where(InboundMessage.message_sid == sid)
-        )
-        if known is None:
-            message = InboundMessage(
-                message_sid=sid,
-                from_number=form.get("From", "")[:32],
-                to_number=form.get("To", "")[:32] or None,
-                body=form.get("Body", ""),
-                source="spool",
-            )
-            db.session.add(message)
-            db.session.commit()
-            command = parse(form.get("Body", ""))
-            reply = dispatch(message.from_number, command, message_id=message.id,
-                             body=form.get("Body", ""))  # fmt: skip
-            message = db.session.get(InboundMessage, message.id)
-            message.command = reply.command or command.name
-            message.processed_at = utcnow()
-            # The sender was told we could not process it; the real answer goes as a text.
-            reply_later(message.from_number, reply)
-            message.reply = reply.render() or None
-            db.session.commit()
-            imported += 1
+        try:
+            imported += handle(form, source="spool").new
+        except Exception as error:  # never the words or the number in the log
+            db.session.rollback()
+            log_failure(log, f"spooled text {path.stem} could not be imported; kept", error)
+            continue
         path.unlink()
     return imported
