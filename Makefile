@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCALES := es pl zh_Hans ar
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
+# The suite runs on every CPU (pytest-xdist); TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help install run test test-sqlite test-postgres lint format chromium \
@@ -55,16 +58,16 @@ format: $(STAMP) ## Format the code
 	$(BIN)/ruff format .
 
 test-sqlite: $(STAMP) translations-compile chromium ## The whole suite on SQLite
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 test-postgres: $(STAMP) translations-compile chromium ## The whole suite on PostgreSQL (TEST_DATABASE_URL)
-	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PYTEST)
 
 test: $(STAMP) translations-compile chromium lint ## Everything: lint, SQLite, then PostgreSQL when reachable
-	$(BIN)/python -m pytest
+	$(PYTEST)
 	@if $(BIN)/python tests/pg_reachable.py "$(TEST_DATABASE_URL)"; then \
 	  echo "== PostgreSQL pass ($(TEST_DATABASE_URL))"; \
-	  TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest; \
+	  TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PYTEST); \
 	elif [ -n "$$CI" ]; then \
 	  echo "PostgreSQL is not reachable at $(TEST_DATABASE_URL): CI must run the PostgreSQL pass"; exit 1; \
 	else \

@@ -33,7 +33,28 @@ from .browser import browser, live_server  # noqa: F401
 from .fake_nominatim import fake_nominatim  # noqa: F401
 from .fake_twilio import fake_twilio  # noqa: F401
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+def _worker_database(url: str) -> str:
+    """Under pytest-xdist each worker has a PostgreSQL database of its own (``test_gw0``, …,
+    created on first use next to ``TEST_DATABASE_URL``'s); without it, that database."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base = sa.engine.make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = sa.create_engine(
+        base.set(drivername="postgresql+psycopg").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as conn:
+        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+PG_URL = _worker_database(os.environ.get("TEST_DATABASE_URL", ""))
 SECRET = "test-secret-key-" + "x" * 32
 ENCRYPTION_KEY = "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcyEhISE="  # 32 bytes, tests only
 PASSWORD = "correct horse battery staple"

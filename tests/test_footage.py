@@ -10,6 +10,7 @@ from __future__ import annotations
 import email
 import email.policy
 import itertools
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.footage import services
@@ -26,6 +27,7 @@ from webapp.models import (
     CameraRegistration,
     FootageRecipient,
     FootageRequest,
+    InboundMessage,
     OutboundMessage,
     RegistrationStatus,
     Role,
@@ -34,7 +36,7 @@ from webapp.models import (
 from webapp.models.types import utcnow
 from webapp.sms.worker import deliver_due
 
-from .conftest import CSRF_RE, csrf_token, submit, texts_to
+from .conftest import CSRF_RE, PASSWORD, csrf_token, submit, texts_to
 from .fake_twilio import ACCOUNT_SID, AUTH_TOKEN
 from .sms_helpers import BASE, OUR_NUMBER, signed_post, sms_params, text, twilio_config
 
@@ -484,6 +486,44 @@ def test_a_repeated_answer_is_recorded_once(app, officer, owner):
     again = text(webhook, alice.phone, f"yes {code}")
     assert first == again
     assert len(audit(app, "footage.agreed")) == 1
+
+
+def test_the_owners_answers_and_texts_are_in_their_data_and_go_with_their_account(
+    app, officer, owner, sign_in_as
+):
+    """The resident's data download holds the footage requests they were sent, their answers
+    and the texts they sent us; deleting the account deletes those texts (the requests keep
+    the answer, without the owner)."""
+    client, _ = officer
+    web, account = sign_in_as(locale="en")
+    person = owner(user=account)
+    request_id = request_id_from(ask(client, [person]))
+    code = code_of(app, request_id, person)
+    text(app.test_client(), person.phone, f"YES {code}")
+
+    data = json.loads(web.get("/account/data/export.json").get_data(as_text=True))
+
+    [asked] = data["footage_requests"]
+    assert (asked["case_number"], asked["code"], asked["state"], asked["answered_by"]) == (
+        CASE,
+        code,
+        "agreed",
+        "sms",
+    )
+    assert asked["answered_at"] and asked["asked_at"]
+    [received] = data["texts_received"]
+    assert received["body"] == f"YES {code}"
+    assert received["command"] == "answer_yes"
+    assert received["reply"] == english(FOOTAGE_AGREED, code=code, case=CASE)
+
+    submit(web, "/account/data/delete", {"password": PASSWORD})
+    with app.app_context():
+        assert db.session.scalar(
+            select(func.count()).select_from(InboundMessage)
+            .where(InboundMessage.from_number == person.phone)
+        ) == 0  # fmt: skip
+        [kept] = recipients(app, request_id)
+    assert (kept.state, kept.owner_id) == ("agreed", None)
 
 
 # --- answering on the web ------------------------------------------------------------------------

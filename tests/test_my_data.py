@@ -146,3 +146,29 @@ def test_a_stopped_number_stays_stopped_after_deletion(app, resident):
         from webapp.sms.services import sms_opted_out
 
         assert sms_opted_out(user.phone)
+
+
+def test_deletion_removes_the_residents_texts_but_not_an_emergency_record(make_app, make_user):
+    """The texts a resident sent go with the account; a text filed in an emergency session is
+    the 911 center's record of a call for help and stays (README, "Your data")."""
+    from webapp.models import EmergencyMessage, InboundMessage
+
+    from .sms_helpers import text as send
+    from .sms_helpers import twilio_config
+
+    app = make_app(**twilio_config())
+    user = make_user()
+    webhook = app.test_client()
+    send(webhook, user.phone, "HELP")
+    send(webhook, user.phone, "911 smoke in the hallway")
+    client = app.test_client()
+    sign_in(client, user.phone)
+
+    submit(client, "/account/data/delete", {"password": PASSWORD})
+
+    with app.app_context():
+        left = db.session.scalars(select(InboundMessage.command)).all()
+        assert left == ["emergency"]
+        filed = db.session.scalar(select(EmergencyMessage.inbound_message_id).where(
+            EmergencyMessage.direction == "inbound"))  # fmt: skip
+        assert filed is not None

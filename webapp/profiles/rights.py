@@ -13,7 +13,17 @@ from ..accounts.errors import WrongPassword
 from ..audit.services import record
 from ..cameras.services import own_registrations
 from ..extensions import db
-from ..models import AuditEvent, ConsentRecord, OutboundMessage, Profile, User
+from ..models import (
+    AuditEvent,
+    ConsentRecord,
+    EmergencyMessage,
+    FootageRecipient,
+    FootageRequest,
+    InboundMessage,
+    OutboundMessage,
+    Profile,
+    User,
+)
 from ..sms.services import record_sms_consent, sms_opted_out
 from .freshness import freshness
 from .services import ITEM_MODELS
@@ -60,6 +70,17 @@ def export_data(user: User) -> dict[str, Any]:
     messages = db.session.scalars(
         select(OutboundMessage).where(OutboundMessage.to.in_(phones)).order_by(OutboundMessage.id)
     ).all()
+    received = db.session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.from_number.in_(phones))
+        .order_by(InboundMessage.id)
+    ).all()
+    asked = db.session.execute(
+        select(FootageRecipient, FootageRequest)
+        .join(FootageRequest, FootageRecipient.request_id == FootageRequest.id)
+        .where(FootageRecipient.owner_id == user.id)
+        .order_by(FootageRecipient.id)
+    ).all()
     data: dict[str, Any] = {
         "account": {
             "phone": user.phone,
@@ -83,6 +104,28 @@ def export_data(user: User) -> dict[str, Any]:
         "text_messages": [
             {"to": m.to, "body": m.body, "status": m.status, "created_at": _when(m.created_at)}
             for m in messages
+        ],
+        "texts_received": [
+            {
+                "from": m.from_number,
+                "body": m.body,
+                "received_at": _when(m.received_at),
+                "command": m.command,
+                "reply": m.reply,
+            }
+            for m in received
+        ],
+        "footage_requests": [
+            {
+                "case_number": request.case_number,
+                "asked_at": _when(request.created_at),
+                "code": recipient.code,
+                "state": recipient.state,
+                "answered_at": _when(recipient.answered_at),
+                "answered_by": recipient.answer_channel,
+                "note": recipient.note,
+            }
+            for recipient, request in asked
         ],
         "profile_views": [
             {"when": _when(e.created_at), "agency": e.agency, "incident": e.reason}
@@ -117,6 +160,16 @@ def delete_account(user: User, password: str) -> None:
     user_id = user.id
     stopped = {phone for phone in phones if sms_opted_out(phone)}
     db.session.execute(delete(OutboundMessage).where(OutboundMessage.to.in_(phones)))
+    # The resident's own texts go too, except those filed in an emergency session: those are
+    # the 911 center's record of a call for help, kept under its rules, not the registry's.
+    filed = select(EmergencyMessage.inbound_message_id).where(
+        EmergencyMessage.inbound_message_id.is_not(None)
+    )
+    db.session.execute(
+        delete(InboundMessage).where(
+            InboundMessage.from_number.in_(phones), InboundMessage.id.not_in(filed)
+        )
+    )
     db.session.execute(
         delete(ConsentRecord).where(
             or_(ConsentRecord.user_id == user_id, ConsentRecord.phone.in_(phones))
