@@ -16,6 +16,10 @@ adds no row and answers the same reply.
 
     python -m bench.sms_load [--db sqlite|postgres|both] [--seconds 60] [--rate 50]
 
+``BENCH_GUNICORN`` overrides the gunicorn arguments of both servers (``"-w 2 --threads 1"``, say);
+the ratio is only meaningful with the same arguments for both, and with a setting that does not
+slow the bare endpoint down on purpose.
+
 PostgreSQL: the database ``--pg-db`` (default ``sms_bench``) on ``--pg-url`` is dropped and
 recreated on every run. The exit status is 1 when a correctness check fails (rows, duplicates,
 replay) or a server cannot start; missed latency/throughput targets are only reported.

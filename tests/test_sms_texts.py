@@ -34,3 +34,25 @@ def test_segment_counting():
     assert segments("ó" + "a" * 70) == 2
     assert segments("码" * 134) == 2
     assert segments("码" * 135) == 3
+
+
+@pytest.mark.parametrize("locale", LOCALE_CODES)
+def test_a_text_that_asks_for_a_reply_word_names_one_we_understand_in_its_language(app, locale):
+    """English texts say "Reply CONFIRM", Spanish ones "Envíe CONFIRMAR", and so on: the word a
+    text asks for is a keyword of that language, so that replying with it in that language
+    works (the English words work too)."""
+    from webapp.sms.commands import KEYWORDS, parse
+
+    asked = 0
+    with app.test_request_context():
+        for template in sorted(texts.TEXTS):
+            with force_locale("en"):
+                english = str(texts.TEXTS[template])
+            if "CONFIRM" not in english:
+                continue
+            body = texts.render(template, locale, **texts.LONGEST_PARAMS)
+            words = KEYWORDS["confirm"][locale]
+            assert any(word in body for word in words), (template, body)
+            assert all(parse(word).name == "confirm" for word in words)
+            asked += 1
+    assert asked >= 4
