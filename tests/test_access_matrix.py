@@ -138,6 +138,9 @@ expect("GET", "/staff/admin/accounts/{target_user}", 302, 403, 403, 403, 403, 20
 expect("POST", "/staff/admin/accounts/{target_user}/role", 302, 403, 403, 403, 403, 302)
 expect("POST", "/staff/admin/accounts/{target_user}/disable", 302, 403, 403, 403, 403, 302)
 expect("POST", "/staff/admin/accounts/{target_user}/enable", 302, 403, 403, 403, 403, 302)
+expect(
+    "POST", "/staff/admin/accounts/{target_user}/second-factor/reset", 302, 403, 403, 403, 403, 302
+)
 expect("GET", "/staff/admin/tokens", 302, 403, 403, 403, 403, 200)
 expect("POST", "/staff/admin/tokens/{token}/revoke", 302, 403, 403, 403, 403, 302)
 expect("GET", "/staff/admin/audit", 302, 403, 403, 403, 403, 200)

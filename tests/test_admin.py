@@ -18,10 +18,18 @@ from webapp.admin.audit_log import CSV_COLUMNS
 from webapp.admin.tokens import authenticate_token, create_token
 from webapp.audit.services import record
 from webapp.extensions import db
-from webapp.models import ApiToken, AuditEvent, HouseholdMember, Role, User, UserSession
+from webapp.models import (
+    ApiToken,
+    AuditEvent,
+    HouseholdMember,
+    RecoveryCode,
+    Role,
+    User,
+    UserSession,
+)
 from webapp.models.types import utcnow
 
-from .conftest import csrf_token, new_phone, sign_in, submit
+from .conftest import csrf_token, new_phone, sign_in, submit, texts_to
 from .test_audit import guards_lifted
 from .test_profiles import HOME, MEMBER, add, fill_home
 
@@ -203,6 +211,49 @@ def test_an_admin_cannot_demote_or_disable_themselves(app, admin):
     assert user.role == "admin" and user.disabled_at is None
     assert events(app, "role.changed") == [] and events(app, "account.disabled") == []
     assert client.get(f"{ADMIN}/").status_code == 200  # still signed in, still an admin
+
+
+def test_resetting_a_lost_second_factor(app, admin, sign_in_as, make_user):
+    """A staff member lost their phone and their recovery codes: the admin resets the second
+    factor; the sessions end, the holder is told by text, and sets up a new app at the next
+    sign-in (password first). Refused for the admin's own account and where there is none."""
+    client, me = admin
+    staff_client, staff = sign_in_as(Role.DISPATCHER, locale="es")
+    assert staff_client.get("/staff/dispatch/").status_code == 200
+    assert "Reset two-step verification" in client.get(f"{ADMIN}/accounts/{staff.id}").get_data(
+        as_text=True
+    )
+
+    page = account_action(client, staff.id, "second-factor/reset").get_data(as_text=True)
+
+    assert "Two-step verification is reset" in page
+    user = user_row(app, staff.id)
+    assert (user.totp_secret, user.totp_enabled_at, user.totp_last_step) == (None, None, None)
+    with app.app_context():
+        assert db.session.scalar(
+            select(sa.func.count()).select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == staff.id)
+        ) == 0  # fmt: skip
+    (reset,) = events(app, "second_factor.reset")
+    assert (reset.actor_id, reset.subject_id) == (me.id, staff.id)
+    assert [(t.template, t.locale) for t in texts_to(app, staff.phone)][-1] == (
+        "second_factor_reset",
+        "es",
+    )
+    assert is_sent_to_sign_in(staff_client.get("/staff/dispatch/"))  # signed out everywhere
+    # The old app's codes are worth nothing now: the next sign-in sets up a new app.
+    again = app.test_client()
+    sign_in(again, staff.phone)
+    response = again.get("/staff/dispatch/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/account/second-factor/setup")
+
+    page = account_action(client, staff.id, "second-factor/reset").get_data(as_text=True)
+    assert "This account has no two-step verification to reset." in page
+    page = account_action(client, me.id, "second-factor/reset").get_data(as_text=True)
+    assert "You cannot reset your own two-step verification." in page
+    assert user_row(app, me.id).totp_enabled_at is not None
+    assert len(events(app, "second_factor.reset")) == 1
 
 
 def test_disabling_ends_sessions_at_once_and_enabling_lets_the_holder_back(app, admin, sign_in_as):
@@ -504,6 +555,7 @@ ROUTES = [
     ("POST", "/accounts/{id}/role"),
     ("POST", "/accounts/{id}/disable"),
     ("POST", "/accounts/{id}/enable"),
+    ("POST", "/accounts/{id}/second-factor/reset"),
     ("GET", "/tokens"),
     ("POST", "/tokens"),
     ("POST", "/tokens/{id}/revoke"),

@@ -139,6 +139,15 @@ def is_enrolled(user: User) -> bool:
     return user.totp_enabled_at is not None
 
 
+def forget(user: User) -> None:
+    """Forget ``user``'s authenticator app and recovery codes, so that their next sign-in
+    sets up a new app (``admin.services.reset_second_factor``). Does not commit."""
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+
+
 def provisioning_uri(user: User, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(
         name=user.phone, issuer_name=current_app.config["PROGRAM_NAME"]

@@ -143,6 +143,18 @@ def disable(user_id: int):
     )
 
 
+@bp.route("/accounts/<int:user_id>/second-factor/reset", methods=["POST"])
+@role_required(Role.ADMIN)
+def reset_second_factor(user_id: int):
+    return _account_action(
+        user_id,
+        lambda: services.reset_second_factor(current_user, user_id),
+        EmptyForm(),
+        _("Two-step verification is reset and the account was signed out everywhere. Its "
+          "holder sets up the app again at the next sign-in."),
+    )  # fmt: skip
+
+
 @bp.route("/accounts/<int:user_id>/enable", methods=["POST"])
 @role_required(Role.ADMIN)
 def enable(user_id: int):

@@ -25,6 +25,10 @@ TEXTS = {
         "%(program)s: your code to add this phone to a safety profile is %(code)s. "
         "It expires in 10 minutes."
     ),
+    "second_factor_reset": _l(
+        "%(program)s: an administrator reset your two-step verification. Set it up again when "
+        "you next sign in. Not expected? Tell your supervisor now."
+    ),
     "profile_stale_soon": _l(
         "%(program)s: please confirm your safety profile by %(date)s so 911 sees it as "
         "current. Reply CONFIRM or sign in to our website."
