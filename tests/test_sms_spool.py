@@ -164,3 +164,42 @@ def test_a_spooled_text_that_fails_again_is_kept_and_does_not_hold_up_the_others
     assert "Imported 1" in again.output
     assert sms_consent(app, stuck.phone) == [False]
     assert list(spool.glob("*.json")) == []
+
+
+def test_an_emergency_text_from_the_spool_is_filed_when_it_arrived_and_escalates_at_once(
+    make_app, make_user, tmp_path
+):
+    """A 911 text spooled during a ten-minute outage: on import its session opens at the time
+    the text arrived, not at the import, so the console shows how long it waited and the next
+    escalation round treats it as overdue (the texter is told again to call 911)."""
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+
+    from webapp.models import EmergencyMessage, EmergencySession
+
+    spool = tmp_path / "spool"
+    user = make_user(locale="es")
+    arrived = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
+    down = make_app(**twilio_config(DATABASE_URL=f"sqlite:///{tmp_path}/no/such/db.sqlite3",
+                                    SMS_SPOOL_DIR=str(spool)))  # fmt: skip
+    with time_machine.travel(arrived, tick=False):
+        text(down.test_client(), user.phone, "EMERGENCIA humo en la cocina")
+
+    up = make_app(**twilio_config(SMS_SPOOL_DIR=str(spool)))
+    with time_machine.travel(arrived + timedelta(minutes=10), tick=False):
+        result = up.test_cli_runner().invoke(args=["sms", "import-spool"])
+        assert "Imported 1" in result.output
+        with up.app_context():
+            session = db.session.scalar(select(EmergencySession))
+            message = db.session.scalar(
+                select(EmergencyMessage).where(EmergencyMessage.direction == "inbound")
+            )
+            stored = db.session.scalar(select(InboundMessage))
+            assert session.opened_at == arrived
+            assert message.created_at == arrived and message.body == "EMERGENCIA humo en la cocina"
+            assert stored.received_at == arrived and stored.processed_at > arrived
+        escalated = up.test_cli_runner().invoke(args=["emergency", "escalate"])
+        assert escalated.exit_code == 0, escalated.output
+    templates = [t.template for t in texts_to(up, user.phone)]
+    assert templates[-1] == "emergency_unanswered"

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import current_app
 from flask_babel import force_locale, format_date
@@ -90,11 +91,15 @@ def effective_auth_token() -> str | None:
     return hmac.new(key, b"development twilio token", hashlib.sha256).hexdigest()
 
 
-def handle(form: dict[str, str], *, source: str = "webhook") -> Handled:
+def handle(
+    form: dict[str, str], *, source: str = "webhook", received_at: datetime | None = None
+) -> Handled:
     """Store the text and act on it (see the module's notes); return the reply.
 
     ``source="spool"``: a text imported from the spool, whose sender was already told that we
-    could not process it, so the reply is queued as a text in the same transaction.
+    could not process it, so the reply is queued as a text in the same transaction;
+    ``received_at`` is when it reached us (stored as such, and an emergency text is filed in
+    its session at that time).
     Raises whatever the database raises; the caller rolls back (and spools the text).
     """
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
@@ -117,15 +122,17 @@ def handle(form: dict[str, str], *, source: str = "webhook") -> Handled:
     conn = db.session.connection()
     if reply is not None:  # from the spool, changing nothing: the reply goes as a text
         text = reply.render()
-        if not _store(conn, sid, form, sender, source, command=command.name, reply=text):
+        stored = _store(conn, sid, form, sender, source, command=command.name, reply=text,
+                        received_at=received_at)  # fmt: skip
+        if not stored:
             return _replay(conn, sid)
         reply_later(sender.phone, reply)
         db.session.commit()
         return Handled(text, new=True)
-    message_id = _store(conn, sid, form, sender, source)
+    message_id = _store(conn, sid, form, sender, source, received_at=received_at)
     if message_id is None:
         return _replay(conn, sid)
-    reply = act(sender, command, message_id=message_id, body=body)
+    reply = act(sender, command, message_id=message_id, body=body, received_at=received_at)
     text = reply.render()
     if source == "spool":
         reply_later(sender.phone, reply)
@@ -157,6 +164,7 @@ def _store(
     *,
     command: str | None = None,
     reply: str | None = None,
+    received_at: datetime | None = None,
 ) -> int | None:
     """Insert the text on ``conn`` (with its command and reply when it is answered at once);
     does not commit. None when its MessageSid is known (the insert did nothing)."""
@@ -167,7 +175,7 @@ def _store(
         "to": form.get("To", "")[:32] or None,
         "text": form.get("Body", ""),
         "src": source,
-        "at": now,
+        "at": received_at or now,
         "cmd": command,
         "reply": reply or None,
         "done": now if command is not None else None,
@@ -285,7 +293,14 @@ def answer(sender: Sender, command: Command) -> Reply | None:
     return None
 
 
-def act(sender: Sender, command: Command, *, message_id: int, body: str) -> Reply:
+def act(
+    sender: Sender,
+    command: Command,
+    *,
+    message_id: int,
+    body: str,
+    received_at: datetime | None = None,
+) -> Reply:
     """Act on a stored text (``message_id``, whose words are ``body``) that ``answer`` left
     alone, and say what to reply. Does not commit, except that an emergency text is committed
     before the relay is tried."""
@@ -300,7 +315,7 @@ def act(sender: Sender, command: Command, *, message_id: int, body: str) -> Repl
         db.session.commit()  # stored for good before anything else is tried
         template, language = receive(
             sender.phone, body, message_id, user_id=user_id, locale=locale,
-            keyword=command.name == "emergency",
+            keyword=command.name == "emergency", received_at=received_at,
         )  # fmt: skip
         recorded = "emergency" if command.name == "emergency" else "relay"
         return Reply(template, language, command=recorded)
@@ -310,7 +325,7 @@ def act(sender: Sender, command: Command, *, message_id: int, body: str) -> Repl
 
             db.session.commit()
             receive(sender.phone, body, message_id, user_id=user_id, locale=locale,
-                    opens=False)  # fmt: skip
+                    opens=False, received_at=received_at)  # fmt: skip
         record_sms_consent(sender.phone, False, channel="sms", user_id=sender.user_id)
         return Reply("stop_confirmation", locale)
     if command.name == "start":

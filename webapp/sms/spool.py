@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
@@ -61,9 +62,11 @@ def import_all() -> int:
 
     imported = 0
     for path in sorted(spool_dir().glob("*.json")):
-        form = json.loads(path.read_text(encoding="utf-8"))["form"]
+        record = json.loads(path.read_text(encoding="utf-8"))
+        form, spooled_at = record["form"], record.get("spooled_at")
+        received_at = datetime.fromisoformat(spooled_at) if spooled_at else None
         try:
-            imported += handle(form, source="spool").new
+            imported += handle(form, source="spool", received_at=received_at).new
         except Exception as error:  # never the words or the number in the log
             db.session.rollback()
             log_failure(log, f"spooled text {path.stem} could not be imported; kept", error)

@@ -34,6 +34,7 @@ def receive(
     keyword: bool = False,
     opens: bool = True,
     now: datetime | None = None,
+    received_at: datetime | None = None,
 ) -> tuple[str | None, str]:
     """File a stored text (``InboundMessage`` ``message_id``) in the sender's live session,
     opening one when there is none (unless ``opens`` is False: a STOP never opens a session).
@@ -45,8 +46,13 @@ def receive(
     them: a new plea is answered, never met with silence); ``emergency_failed`` when the
     session could not be written (everything here is rolled back, the stored text stays for
     ``recovery.recover``); None for any other text that joins one. Commits.
+
+    ``received_at``: when the text reached us, if that was earlier than now (a text imported
+    from the spool after an outage): the session opens, and the text is filed, at that time,
+    so the console shows how long it has waited and escalation treats it as overdue.
     """
     now = now or utcnow()
+    at = received_at or now
     try:
         lock_phone(phone)
         session = current_session(phone)
@@ -55,11 +61,11 @@ def receive(
             return None, locale
         opened = session is None
         if opened:
-            session = open_session(phone, user_id=user_id, locale=locale, at=now)
+            session = open_session(phone, user_id=user_id, locale=locale, at=at)
         reply = None
         if opened or (keyword and session.status == SessionStatus.OPEN):
             reply = "emergency_received" if dispatchers_on_duty(now) else "emergency_off_duty"
-        file_text(session, body, message_id, at=now)
+        file_text(session, body, message_id, at=at)
         if reply is not None:  # what the texter was told, for the dispatcher to read
             db.session.add(
                 EmergencyMessage(
