@@ -6,8 +6,8 @@ session, go to the dispatchers' relay (``webapp/dispatch/relay/``) before anythi
 Replies are rendered in the sender's language (their account's, else the language of the
 keyword they used).
 
-How a text is stored before it is acted on, with as few commits as that allows (the
-webhook's cost is mostly its commits; README, "SMS webhook under load"):
+How a text is stored before it is acted on, with as few commits and round trips as that
+allows (README, "SMS webhook under load"):
 
 - a text that changes nothing (HELP, STATUS, an unknown number, words we do not understand,
   a stopped number) is stored together with its reply in one ``INSERT`` and one commit, and
