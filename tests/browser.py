@@ -71,3 +71,23 @@ def browser():
             yield chromium
         finally:
             chromium.close()
+
+
+def sign_in_staff(page, base_url: str, user) -> None:
+    """Sign a staff member in through the pages, in English: password, then (as every staff
+    member must before any staff page) setting up the authenticator app, reading the key off
+    the page as a person types it into the app. Ends on the page the sign-in leads to."""
+    import pyotp
+    from playwright.sync_api import expect
+
+    from .conftest import PASSWORD
+
+    page.goto(f"{base_url}/account/sign-in?lang=en", wait_until="load")
+    page.get_by_label("Mobile phone number").fill(user.phone)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("main").get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Set up your authenticator app")
+    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+    page.get_by_label("6-digit code from your authenticator app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Turn on the second step").click()
+    page.get_by_role("link", name="I have saved my codes, continue").click()

@@ -15,6 +15,23 @@ def twilio_config(**extra) -> dict:
     return {"PUBLIC_BASE_URL": BASE, "TWILIO_AUTH_TOKEN": TOKEN, **extra}
 
 
+def twilio_settings(api_base_url: str, **overrides) -> dict:
+    """Settings for an app whose texts go out through the real ``twilio`` client to the fake
+    Twilio API at ``api_base_url`` (``tests/fake_twilio.py``), and whose webhooks it signs."""
+    from .fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+
+    return {
+        "SMS_BACKEND": "twilio",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": OUR_NUMBER,
+        "TWILIO_MESSAGING_SERVICE_SID": "",
+        "TWILIO_API_BASE_URL": api_base_url,
+        "PUBLIC_BASE_URL": BASE,
+        **overrides,
+    }
+
+
 def signed_post(client, path: str, params: dict, *, url: str | None = None, token: str = TOKEN,
                 **kwargs):  # fmt: skip
     signature = RequestValidator(token).compute_signature(url or BASE + path, params)

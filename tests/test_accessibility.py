@@ -12,6 +12,8 @@ from axe_playwright_python.sync_playwright import Axe
 
 from webapp.i18n import LOCALE_CODES
 
+from .browser import sign_in_staff
+
 pytestmark = pytest.mark.browser
 
 PUBLIC_PAGES = [
@@ -208,21 +210,6 @@ def test_camera_pages_have_no_axe_violations(browser, live_server, make_user, lo
         assert_no_axe_violations(page)
 
 
-def _sign_in_staff(page, live_server, user) -> None:
-    """Sign in and set up the authenticator app, as staff must before any staff page."""
-    from .conftest import PASSWORD
-
-    page.goto(f"{live_server.url}/account/sign-in", wait_until="load")
-    page.locator("#phone").fill(user.phone)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(f"{live_server.url}/account/second-factor/setup")
-    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
-    page.locator("#code").fill(pyotp.TOTP(secret).now())
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_selector(".recovery-codes")
-
-
 def test_moderation_pages_have_no_axe_violations(browser, live_server, make_user):
     from webapp.models import Role
 
@@ -231,7 +218,7 @@ def test_moderation_pages_have_no_axe_violations(browser, live_server, make_user
     moderator = make_user(Role.MODERATOR)
     with browser.new_context() as context:
         page = context.new_page()
-        _sign_in_staff(page, live_server, moderator)
+        sign_in_staff(page, live_server.url, moderator)
         for path in ("/staff/moderation/", f"/staff/moderation/{registration_id}"):
             page.goto(f"{live_server.url}{path}", wait_until="load")
             assert_no_axe_violations(page)

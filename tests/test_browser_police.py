@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pyotp
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -16,7 +15,7 @@ from webapp.cameras import services as cameras
 from webapp.extensions import db
 from webapp.models import AuditEvent, FootageRecipient, OutboundMessage, Role, User
 
-from .conftest import PASSWORD
+from .browser import sign_in_staff
 from .test_dispatch_console import resident_texts
 
 pytestmark = pytest.mark.browser
@@ -51,16 +50,7 @@ def test_officer_searches_sends_a_request_and_sees_the_owners_yes(browser, live_
 
     with browser.new_context(java_script_enabled=False) as context:
         page = context.new_page()
-        page.goto(f"{live_server.url}/account/sign-in", wait_until="load")
-        page.get_by_label("Mobile phone number").fill(officer.phone)
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_role("main").get_by_role("button", name="Sign in").click()
-        # No staff page before the second factor.
-        expect(page.get_by_role("heading", level=1)).to_have_text("Set up your authenticator app")
-        secret = page.locator("#totp-secret").inner_text().replace(" ", "")
-        page.get_by_label("6-digit code from your authenticator app").fill(pyotp.TOTP(secret).now())
-        page.get_by_role("button", name="Turn on the second step").click()
-        page.get_by_role("link", name="I have saved my codes, continue").click()
+        sign_in_staff(page, live_server.url, officer)  # no staff page before the second factor
         expect(page).to_have_url(f"{live_server.url}/staff/police/")
 
         # The search needs a case number and a reason.

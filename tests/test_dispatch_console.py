@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 from urllib.parse import urlencode
 
-import pyotp
 import pytest
 import time_machine
 from markupsafe import escape
@@ -38,9 +37,10 @@ from webapp.sms import texts
 from webapp.sms.inbound import effective_auth_token
 from webapp.sms.worker import deliver_due
 
-from .conftest import PASSWORD, new_phone, submit, texts_to
+from .browser import sign_in_staff
+from .conftest import new_phone, submit, texts_to
 from .fake_twilio import ACCOUNT_SID, AUTH_TOKEN
-from .sms_helpers import BASE, signed_post, sms_params
+from .sms_helpers import BASE, signed_post, sms_params, twilio_settings
 
 CONSOLE = "/staff/dispatch/"
 JSON = "/staff/dispatch/sessions.json"
@@ -50,16 +50,7 @@ FROM_NUMBER = "+13125550100"
 @pytest.fixture
 def app(make_app, fake_twilio):
     """Texts go out for real: the outbox, then the worker, then (fake) Twilio."""
-    return make_app(
-        SMS_BACKEND="twilio",
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        TWILIO_FROM_NUMBER=FROM_NUMBER,
-        TWILIO_MESSAGING_SERVICE_SID="",
-        TWILIO_API_BASE_URL=fake_twilio.url,
-        PUBLIC_BASE_URL=BASE,
-        DISPATCH_AGENCY="OEMC Chicago",
-    )
+    return make_app(**twilio_settings(fake_twilio.url, DISPATCH_AGENCY="OEMC Chicago"))
 
 
 @pytest.fixture
@@ -675,17 +666,7 @@ def resident_texts(live_server, phone: str, body: str) -> str:
 
 
 def sign_in_as_dispatcher(page, base: str, user) -> None:
-    """Sign in through the pages; staff then set up their authenticator app (reading the key
-    off the page, as a person types it into the app) before any staff page."""
-    page.goto(f"{base}/account/sign-in?lang=en", wait_until="load")
-    page.get_by_label("Mobile phone number").fill(user.phone)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("main").get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Set up your authenticator app")
-    secret = page.locator("#totp-secret").inner_text().replace(" ", "")
-    page.get_by_label("6-digit code from your authenticator app").fill(pyotp.TOTP(secret).now())
-    page.get_by_role("button", name="Turn on the second step").click()
-    page.get_by_role("link", name="I have saved my codes, continue").click()
+    sign_in_staff(page, base, user)
     expect(page).to_have_url(f"{base}/staff/dispatch/")
 
 

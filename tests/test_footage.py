@@ -38,7 +38,14 @@ from webapp.sms.worker import deliver_due
 
 from .conftest import CSRF_RE, PASSWORD, csrf_token, submit, texts_to
 from .fake_twilio import ACCOUNT_SID, AUTH_TOKEN
-from .sms_helpers import BASE, OUR_NUMBER, signed_post, sms_params, text, twilio_config
+from .sms_helpers import (
+    BASE,
+    signed_post,
+    sms_params,
+    text,
+    twilio_config,
+    twilio_settings,
+)
 
 NEW = "/staff/police/requests/new"
 INCIDENT = (41.8819, -87.6278)
@@ -74,10 +81,7 @@ def app(make_app, tmp_path, request):
     variant = getattr(request, "param", None)
     if variant == "twilio_api":
         fake = request.getfixturevalue("fake_twilio")
-        config.update(
-            SMS_BACKEND="twilio", TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-            TWILIO_FROM_NUMBER=OUR_NUMBER, TWILIO_API_BASE_URL=fake.url,
-        )  # fmt: skip
+        config.update(twilio_settings(fake.url))
     elif variant == "chicago":
         config["TIMEZONE"] = "America/Chicago"
     elif variant == "mail_down":  # nothing listens on port 9 here

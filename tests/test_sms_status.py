@@ -19,6 +19,7 @@ from webapp.sms.services import send_text
 from webapp.sms.worker import deliver_due
 
 from .fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+from .sms_helpers import twilio_settings
 
 PUBLIC_BASE_URL = "https://registry.example.gov"
 STATUS_URL = "https://registry.example.gov/sms/status"
@@ -28,15 +29,7 @@ PHONE = "+13125550142"
 
 @pytest.fixture
 def app(make_app, fake_twilio):
-    return make_app(
-        SMS_BACKEND="twilio",
-        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        TWILIO_FROM_NUMBER=FROM_NUMBER,
-        TWILIO_MESSAGING_SERVICE_SID="",
-        TWILIO_API_BASE_URL=fake_twilio.url,
-        PUBLIC_BASE_URL=PUBLIC_BASE_URL,
-    )
+    return make_app(**twilio_settings(fake_twilio.url))
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from webapp.sms.worker import MAX_ATTEMPTS, deliver_due, run
 
 from .conftest import PG_URL, SECRET, sign_up, submit
 from .fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+from .sms_helpers import twilio_settings
 
 FROM_NUMBER = "+13125550100"
 SERVICE_SID = "MG" + "0" * 32
@@ -49,19 +50,6 @@ NO_TWILIO = dict.fromkeys(
     ],
     "",
 )
-
-
-def twilio_settings(api_base_url: str, **overrides) -> dict:
-    return {
-        "SMS_BACKEND": "twilio",
-        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_FROM_NUMBER": FROM_NUMBER,
-        "TWILIO_MESSAGING_SERVICE_SID": "",
-        "TWILIO_API_BASE_URL": api_base_url,
-        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-        **overrides,
-    }
 
 
 @pytest.fixture

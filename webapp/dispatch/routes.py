@@ -183,32 +183,37 @@ def _back(session_id: int):
     return redirect(url_for("dispatch.show_session", session_id=session_id))
 
 
-@bp.route("/sessions/<int:session_id>/claim", methods=["POST"])
-@role_required(Role.DISPATCHER)
-def claim(session_id: int):
+def _act(session_id: int, action, done: str):
+    """Run a console action on a session, say how it went, and go back to the session."""
     try:
-        relay.claim(current_user, session_id)
+        action()
     except relay.NotFound:
         abort(404)
     except relay.RelayError as error:
         flash(str(error.message), "error")
     else:
-        flash(_("You are answering this session. Only you can reply to it now."), "success")
+        flash(done, "success")
     return _back(session_id)
+
+
+@bp.route("/sessions/<int:session_id>/claim", methods=["POST"])
+@role_required(Role.DISPATCHER)
+def claim(session_id: int):
+    return _act(
+        session_id,
+        lambda: relay.claim(current_user, session_id),
+        _("You are answering this session. Only you can reply to it now."),
+    )
 
 
 @bp.route("/sessions/<int:session_id>/quick-reply", methods=["POST"])
 @role_required(Role.DISPATCHER)
 def quick_reply(session_id: int):
-    try:
-        relay.quick_reply(current_user, session_id, request.form.get("key", ""))
-    except relay.NotFound:
-        abort(404)
-    except relay.RelayError as error:
-        flash(str(error.message), "error")
-    else:
-        flash(_("Your text is on its way to the texter."), "success")
-    return _back(session_id)
+    return _act(
+        session_id,
+        lambda: relay.quick_reply(current_user, session_id, request.form.get("key", "")),
+        _("Your text is on its way to the texter."),
+    )
 
 
 @bp.route("/sessions/<int:session_id>/reply", methods=["POST"])

@@ -45,7 +45,7 @@ def write(form: dict[str, str]) -> Path:
         os.fsync(dir_fd)  # the rename itself survives a power cut
     finally:
         os.close(dir_fd)
-    log.warning("database unavailable: text %s spooled", sid)
+    log.warning("text %s could not be handled now (database unavailable or failing): spooled", sid)
     return final
 
 
