@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from xml.etree import ElementTree
 
 import pytest
 from sqlalchemy import func, select
@@ -29,6 +30,27 @@ def client(sms_app):
 def stored(app) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(InboundMessage))
+
+
+def test_the_reply_is_well_formed_twiml_with_its_words_escaped(sms_app, client):
+    response = signed_post(client, "/sms/inbound", sms_params("+13125550142", "HELP"))
+
+    assert response.mimetype == "application/xml"
+    root = ElementTree.fromstring(response.get_data())  # noqa: S314  (our own reply)
+    assert root.tag == "Response"
+    [message] = root.findall("Message")
+    assert "Msg & data rates may apply" in message.text
+    assert b"Msg &amp; data" in response.get_data()
+    with sms_app.app_context():
+        assert message.text == texts.render("help_unknown", "en")
+
+
+def test_a_stopped_number_gets_an_empty_twiml_reply(sms_app, client):
+    text(client, "+13125550142", "STOP")
+    response = signed_post(client, "/sms/inbound", sms_params("+13125550142", "HELP"))
+
+    root = ElementTree.fromstring(response.get_data())  # noqa: S314  (our own reply)
+    assert (root.tag, list(root)) == ("Response", [])
 
 
 # --- signatures -----------------------------------------------------------------------------
