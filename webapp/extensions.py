@@ -59,7 +59,7 @@ def watch_liveness(engine: Engine) -> None:
     """Hand out only live server connections (PostgreSQL), without a round trip each time.
 
     SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one more round trip per request,
-    a fifth of the SMS webhook's cost (README, "SMS webhook under load"). Instead, as other
+    a sixth of the SMS webhook's CPU (README, "SMS webhook under load"). Instead, as other
     pools do (sqlx's idle test, MySqlConnector's ConnectionIdlePingTime), a connection is
     pinged only when it has been idle for ``IDLE_PING_AFTER`` seconds, or when its socket has
     something to read: an idle connection has nothing to read unless the server wrote to it,
