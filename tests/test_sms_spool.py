@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
 
+import psycopg
 import pytest
 from sqlalchemy import func, select
 
 from webapp.extensions import db
 from webapp.models import ConsentRecord, InboundMessage
 
-from .conftest import texts_to
+from .conftest import PG_URL, texts_to
 from .db_faults import inserts_refused
 from .sms_helpers import sms_params, text, twilio_config
 from .test_sms_inbound import reply_in
@@ -87,6 +90,54 @@ def test_postgres_connections_give_up_fast(tmp_path):
         {"APP_ENV": "development", "DATABASE_URL": "postgresql://db/x"}
     ).flask_config(str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]
     assert options["connect_args"]["connect_timeout"] <= 1
+    assert options["connect_args"]["options"] == "-c lock_timeout=1000"
+
+
+def test_server_options_in_the_database_url_are_kept_and_win(tmp_path):
+    from webapp.config import Settings
+
+    url = "postgresql://db/x?options=-c%20search_path%3Dregistry%20-c%20lock_timeout%3D5000"
+    options = Settings.from_env({"APP_ENV": "development", "DATABASE_URL": url}).flask_config(
+        str(tmp_path)
+    )["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["connect_args"]["options"] == (
+        "-c lock_timeout=1000 -c search_path=registry -c lock_timeout=5000"
+    )
+
+
+@pytest.mark.skipif(not PG_URL, reason="a lock held in the database server: PostgreSQL")
+@pytest.mark.parametrize("body", ["AYUDA", "ALTO"])  # stored with its reply; stored and acted on
+def test_a_table_locked_elsewhere_is_an_outage_too_answered_in_time_and_spooled(
+    make_app, make_user, tmp_path, body
+):
+    """A migration or a stuck transaction holds a lock on the texts' table: the webhook does
+    not wait for it; it answers safely within 2 s, and the import acts on the text later."""
+    spool = tmp_path / "spool"
+    app = make_app(**twilio_config(SMS_SPOOL_DIR=str(spool)))
+    user = make_user(locale="es")
+    holder = psycopg.connect(PG_URL)
+    holder.execute("LOCK TABLE inbound_messages IN ACCESS EXCLUSIVE MODE")
+    release = threading.Timer(5, holder.rollback)  # the suite never hangs on it
+    release.start()
+    try:
+        started = time.monotonic()
+        status, reply = text(app.test_client(), user.phone, body, sid="SM" + "d" * 32)
+        elapsed = time.monotonic() - started
+    finally:
+        release.cancel()
+        holder.rollback()
+        holder.close()
+
+    assert status == 200
+    assert elapsed < 2
+    assert (
+        reply_in("es", "%(program)s: we could not process your message. In an emergency, call 911.")
+        in reply
+    )
+    assert [f.name for f in spool.glob("*.json")] == ["SM" + "d" * 32 + ".json"]
+    result = app.test_cli_runner().invoke(args=["sms", "import-spool"])
+    assert "Imported 1" in result.output
+    assert inbound_count(app) == 1
 
 
 # --- a failure half-way through a text ----------------------------------------------------------

@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.engine import make_url
+
 from .crypto import parse_keys
 from .phones import InvalidPhoneNumber, to_e164
 
@@ -254,9 +256,21 @@ def _engine_options(database_url: str) -> dict[str, Any]:
     if database_url.startswith(("postgres://", "postgresql")):
         # A server restart must not break the next request: extensions.watch_liveness checks
         # each pooled connection on checkout (pool_pre_ping would cost a round trip each time).
-        # Fail fast when the server is unreachable: the SMS webhook must still answer in time.
-        options["connect_args"] = {"connect_timeout": 1}
+        # Fail fast when the server is unreachable, and when a lock held elsewhere (a
+        # migration, a stuck transaction) would keep a statement waiting: the SMS webhook
+        # must still answer in time (and spool the text), and a page should fail, not hang.
+        # Migrations get the same bound, so that a blocked one fails instead of queueing
+        # every request behind its lock (run it again later). Server options in the URL
+        # come after ours, so an operator's own lock_timeout there wins.
+        server_options = make_url(database_url).query.get("options", "")
+        options["connect_args"] = {
+            "connect_timeout": 1,
+            "options": f"-c lock_timeout={LOCK_TIMEOUT_MS} {server_options}".strip(),
+        }
     return options
+
+
+LOCK_TIMEOUT_MS = 1000  # PostgreSQL's lock_timeout for every connection of the app
 
 
 def _instance_secret(instance_path: str) -> str:
