@@ -18,12 +18,13 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="a server that ends connectio
 
 
 def end_every_other_connection() -> int:
-    """What a server restart or an administrator does to the app's pooled connections."""
+    """What a server restart or an administrator does to the app's pooled connections; returns
+    once they are gone (pg_terminate_backend's timeout waits for each to end)."""
     engine = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1),
                               poolclass=NullPool)  # fmt: skip
     with engine.connect() as conn:
         ended = conn.execute(sa.text(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )).scalar_one()  # fmt: skip
     engine.dispose()
