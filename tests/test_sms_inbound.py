@@ -153,6 +153,23 @@ def test_a_repeated_message_sid_gets_the_same_answer_and_changes_nothing(sms_app
         assert db.session.scalar(select(func.count()).select_from(ConsentRecord)) == 1
 
 
+@pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
+def test_the_statements_run_on_every_text_are_rendered_once(dialect):
+    """No expanding or literal-execute parameter: SQLAlchemy would render such a statement's
+    SQL again on every execution, and the server could not reuse its prepared plan."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from webapp.sms import inbound
+
+    engine_dialect = {"postgresql": postgresql, "sqlite": sqlite}[dialect].dialect()
+    statements = [inbound._SENDER_STATE, inbound._INSERTS[dialect], inbound._STORED_REPLY,
+                  inbound._PROCESSED]  # fmt: skip
+    for statement in statements:
+        compiled = statement.compile(dialect=engine_dialect)
+        assert not compiled.post_compile_params, compiled.string
+        assert not compiled.literal_execute_params, compiled.string
+
+
 def test_texts_are_stored_encrypted_with_their_reply(sms_app, client):
     text(client, "+13125550142", "My gate code is 4321")
     with sms_app.app_context():

@@ -29,7 +29,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import force_locale, format_date
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..extensions import db
@@ -253,7 +253,9 @@ def _sender_state_statement():
         select(sessions.id)
         .where(
             sessions.phone == bindparam("sender"),
-            sessions.status.in_(SessionStatus.LIVE),
+            # Constants in the SQL, not an expanding parameter: SQLAlchemy would render the
+            # statement again on every execution, and the server would plan it again too.
+            sessions.status.in_([literal_column(f"'{status}'") for status in SessionStatus.LIVE]),
         )
         .limit(1)
         .scalar_subquery()
