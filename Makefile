@@ -12,7 +12,7 @@ TEST_WORKERS ?= auto
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run test test-sqlite test-postgres lint format chromium \
+.PHONY: help install run test test-sqlite test-postgres lint format chromium iptables \
         translations-extract translations-update translations-compile bench bench-sms \
         bench-cameras bench-lookup clean
 
@@ -45,6 +45,12 @@ chromium: ## Install Debian's Chromium for the browser tests when it is missing
 	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium
 
+iptables: ## Install Debian's iptables for the unreachable-database tests when it is missing
+	@if command -v iptables >/dev/null || [ -x /usr/sbin/iptables ]; then exit 0; fi; \
+	echo "Installing Debian's iptables for the unreachable-database tests"; \
+	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q iptables
+
 run: $(STAMP) translations-compile ## Serve the site on http://127.0.0.1:5000 (SQLite, local SMS outbox)
 	APP_ENV=$${APP_ENV:-development} $(BIN)/flask --app wsgi db upgrade
 	APP_ENV=$${APP_ENV:-development} $(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
@@ -60,10 +66,10 @@ format: $(STAMP) ## Format the code
 test-sqlite: $(STAMP) translations-compile chromium ## The whole suite on SQLite
 	$(PYTEST)
 
-test-postgres: $(STAMP) translations-compile chromium ## The whole suite on PostgreSQL (TEST_DATABASE_URL)
+test-postgres: $(STAMP) translations-compile chromium iptables ## The whole suite on PostgreSQL (TEST_DATABASE_URL)
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PYTEST)
 
-test: $(STAMP) translations-compile chromium lint ## Everything: lint, SQLite, then PostgreSQL when reachable
+test: $(STAMP) translations-compile chromium iptables lint ## Everything: lint, SQLite, then PostgreSQL when reachable
 	$(PYTEST)
 	@if $(BIN)/python tests/pg_reachable.py "$(TEST_DATABASE_URL)"; then \
 	  echo "== PostgreSQL pass ($(TEST_DATABASE_URL))"; \

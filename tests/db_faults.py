@@ -1,8 +1,14 @@
-"""Real database failures for the tests: a trigger that refuses inserts into a table."""
+"""Real database failures for the tests: a trigger that refuses inserts into a table, and a
+server that stops answering (its packets dropped)."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+import os
+import shutil
+import socket
+import subprocess
+import threading
+from contextlib import contextmanager, suppress
 
 from sqlalchemy import text
 
@@ -44,3 +50,66 @@ def inserts_refused(app, table: str, *, phone: str | None = None):
             else:
                 db.session.execute(text(f"DROP TRIGGER {name}"))
             db.session.commit()
+
+
+class TcpProxy:
+    """A TCP forwarder from a port of its own to the database server: a path to the server
+    that ``unanswered`` can cut without touching the other tests' connections."""
+
+    def __init__(self, host: str, port: int):
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, name="db-proxy", daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                return  # closed
+            self.sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+    def close(self) -> None:
+        for sock in [self.listener, *self.sockets]:
+            with suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    with suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+    with suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)
+
+
+def iptables_missing() -> str | None:
+    """Why ``unanswered`` cannot run here, or None."""
+    if shutil.which("iptables") is None and not os.access("/usr/sbin/iptables", os.X_OK):
+        return "iptables is not installed: run `make iptables`"
+    if os.geteuid() != 0:
+        return "dropping packets with iptables needs root"
+    return None
+
+
+@contextmanager
+def unanswered(port: int):
+    """Until the block ends, every packet to or from ``port`` on this machine is dropped
+    (iptables): the server behind it stops answering without a reset, as when its host loses
+    power or the network to it is cut."""
+    iptables = shutil.which("iptables") or "/usr/sbin/iptables"
+    rules = [["-p", "tcp", "--dport", str(port), "-j", "DROP"],
+             ["-p", "tcp", "--sport", str(port), "-j", "DROP"]]  # fmt: skip
+    for rule in rules:
+        subprocess.run([iptables, "-w", "-I", "INPUT", *rule], check=True)
+    try:
+        yield
+    finally:
+        for rule in rules:
+            subprocess.run([iptables, "-w", "-D", "INPUT", *rule], check=True)

@@ -90,6 +90,7 @@ def test_postgres_connections_give_up_fast(tmp_path):
         {"APP_ENV": "development", "DATABASE_URL": "postgresql://db/x"}
     ).flask_config(str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]
     assert options["connect_args"]["connect_timeout"] <= 1
+    assert options["connect_args"]["tcp_user_timeout"] <= 1000  # tests/test_db_unreachable.py
     assert options["connect_args"]["options"] == "-c lock_timeout=1000"
 
 
