@@ -98,14 +98,23 @@ def iptables_missing() -> str | None:
     return None
 
 
+RULE_TAG = "safety-registry-tests"  # marks our rules, so that leftovers can be found
+
+
 @contextmanager
 def unanswered(port: int):
     """Until the block ends, every packet to or from ``port`` on this machine is dropped
     (iptables): the server behind it stops answering without a reset, as when its host loses
-    power or the network to it is cut."""
+    power or the network to it is cut. Rules a killed run left behind are removed first."""
     iptables = shutil.which("iptables") or "/usr/sbin/iptables"
-    rules = [["-p", "tcp", "--dport", str(port), "-j", "DROP"],
-             ["-p", "tcp", "--sport", str(port), "-j", "DROP"]]  # fmt: skip
+    listed = subprocess.run([iptables, "-w", "-S", "INPUT"], check=True, capture_output=True,
+                            text=True).stdout  # fmt: skip
+    leftovers = [line.split()[2:] for line in listed.splitlines() if RULE_TAG in line]
+    tag = ["-m", "comment", "--comment", RULE_TAG]
+    rules = [["-p", "tcp", "--dport", str(port), *tag, "-j", "DROP"],
+             ["-p", "tcp", "--sport", str(port), *tag, "-j", "DROP"]]  # fmt: skip
+    for rule in leftovers:
+        subprocess.run([iptables, "-w", "-D", "INPUT", *rule], check=True)
     for rule in rules:
         subprocess.run([iptables, "-w", "-I", "INPUT", *rule], check=True)
     try:
