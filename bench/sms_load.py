@@ -8,7 +8,8 @@ Twilio webhooks over keep-alive connections:
 (a) paced, open loop: ``--rate`` requests/s for ``--seconds``; latency is measured from each
     request's scheduled send time, so a slow server cannot hide its queueing;
 (b) full speed: ``--clients`` concurrent clients for ``--full-seconds``, against our app and
-    against the bare app, with the same client code.
+    against the bare app, with the same client code, in ``--rounds`` alternating rounds (ours
+    then bare, bare then ours, ...) so that the machine's drift falls on both alike.
 
 Then it checks the database directly: every webhook answered 200 is one ``inbound_messages``
 row (no duplicate ``message_sid``), and replaying 100 already-sent webhooks (same MessageSid)
@@ -320,7 +321,36 @@ def measured(server: Server, phase, *args) -> dict:
     results, elapsed = phase(server, *args)
     after = server_cpu(server)
     cpu = after - before if before is not None and after is not None else None
-    return {"results": results, **summary(results, elapsed, cpu)}
+    return {"results": results, "elapsed": elapsed, "cpu_s": cpu,
+            **summary(results, elapsed, cpu)}  # fmt: skip
+
+
+def combined(runs: list[dict]) -> dict:
+    """The figures of several runs of one phase against one server, taken as one."""
+    results = [r for run in runs for r in run["results"]]
+    elapsed = sum(run["elapsed"] for run in runs)
+    cpus = [run["cpu_s"] for run in runs]
+    cpu = None if None in cpus else sum(cpus)
+    return {"results": results, "elapsed": elapsed, "cpu_s": cpu,
+            **summary(results, elapsed, cpu)}  # fmt: skip
+
+
+def alternating_full_speed(ours: Server, bare: Server, args) -> tuple[dict, dict, list[float]]:
+    """Full speed against both servers in ``args.rounds`` alternating rounds (ours first,
+    then bare first, ...), each ``args.full_seconds / args.rounds`` long: the machine's speed
+    drifts by tens of percent within minutes, and this way the drift falls on both alike.
+    Returns both servers' combined figures and each round's ratio."""
+    length = args.full_seconds / args.rounds
+    runs: dict[str, list[dict]] = {"ours": [], "bare": []}
+    for i in range(args.rounds):
+        order = [ours, bare] if i % 2 == 0 else [bare, ours]
+        for server in order:
+            runs[server.name].append(measured(server, full_speed, args.clients, length))
+    ratios = [
+        o["rps"] / b["rps"] if b["rps"] else 0.0
+        for o, b in zip(runs["ours"], runs["bare"], strict=True)
+    ]
+    return combined(runs["ours"]), combined(runs["bare"]), ratios
 
 
 def verdict(ok: bool) -> str:
@@ -504,10 +534,9 @@ def exercise(ours: Server, bare: Server, engine, spool: Path, args: argparse.Nam
     sent += paced_s["results"]
     print_row(f"(a) paced {args.rate:g}/s, {args.seconds:g} s", paced_s)
 
-    ours_s = measured(ours, full_speed, args.clients, args.full_seconds)
+    ours_s, bare_s, round_ratios = alternating_full_speed(ours, bare, args)
     sent += ours_s["results"]
     print_row(f"(b) full speed, ours x{args.clients}", ours_s)
-    bare_s = measured(bare, full_speed, args.clients, args.full_seconds)
     print_row(f"(b) full speed, bare x{args.clients}", bare_s)
     ratio = ours_s["rps"] / bare_s["rps"] if bare_s["rps"] else 0.0
 
@@ -576,6 +605,11 @@ def exercise(ours: Server, bare: Server, engine, spool: Path, args: argparse.Nam
         f"            {verdict(ratio >= TARGET_RATIO)}"
         f"   ({ours_s['rps']:.1f} / {bare_s['rps']:.1f} req/s)"
     )
+    print(
+        f"  (each of the {len(round_ratios)} alternating rounds: "
+        + ", ".join(f"{r:.1%}" for r in round_ratios)
+        + ")"
+    )
     cpu_ratio = bare_s["cpu"] / ours_s["cpu"] if ours_s["cpu"] else float("nan")
     print(
         f"  (server CPU per request, bare/ours: {cpu_ratio:.1%}: "
@@ -594,6 +628,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full-seconds", type=float, default=15, help="full-speed phase length")
     parser.add_argument("--clients", type=int, default=16, help="full-speed concurrent clients")
     parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating full-speed rounds (ours, bare)"
+    )
+    parser.add_argument(
         "--pg-url",
         default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
         help="a maintenance database on the PostgreSQL server (not dropped)",
@@ -604,7 +641,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"SMS webhook load: gunicorn {' '.join(GUNICORN_ARGS)}, {os.cpu_count()} CPUs shared "
         f"with the load generator; paced {args.rate:g} req/s for {args.seconds:g} s, full "
-        f"speed {args.clients} clients for {args.full_seconds:g} s. Latencies of 200 answers;\n"
+        f"speed {args.clients} clients for {args.full_seconds:g} s each, in {args.rounds} "
+        "alternating rounds. Latencies of 200 answers;\n"
         "CPU/req: CPU ms the gunicorn master and workers used per request (not the load "
         "generator, not PostgreSQL's own processes)."
     )
