@@ -156,7 +156,7 @@ def test_a_repeated_message_sid_gets_the_same_answer_and_changes_nothing(sms_app
 @pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
 def test_the_statements_run_on_every_text_are_rendered_once(dialect):
     """No expanding or literal-execute parameter: SQLAlchemy would render such a statement's
-    SQL again on every execution, and the server could not reuse its prepared plan."""
+    SQL again on every execution."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     from webapp.sms import inbound

@@ -253,8 +253,8 @@ def _sender_state_statement():
         select(sessions.id)
         .where(
             sessions.phone == bindparam("sender"),
-            # Constants in the SQL, not an expanding parameter: SQLAlchemy would render the
-            # statement again on every execution, and the server would plan it again too.
+            # Constants in the SQL, not an expanding parameter, which SQLAlchemy would render
+            # again on every execution.
             sessions.status.in_([literal_column(f"'{status}'") for status in SessionStatus.LIVE]),
         )
         .limit(1)
