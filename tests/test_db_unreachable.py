@@ -84,8 +84,10 @@ def test_a_server_that_stops_answering_gets_texts_answered_in_time_and_spooled(
 
     sids = [f"SM{n:032d}" for n in range(3)]
     with unanswered(proxy.port):
-        # The first finds out (a statement or a ping times out, and a new connection does),
-        # the next ones are answered at once.
+        # The first text finds out: its statement times out (busy pool), or its ping does and
+        # no new connection is tried (idle pool). In the busy case the second text tries a new
+        # connection, which fails after about 1 s and marks the server unreachable; from then
+        # on, texts are answered at once.
         results = [
             timed_text(app, user.phone, body, sid)
             for body, sid in zip(["ALTO", "AYUDA", "ESTADO"], sids, strict=True)
