@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -102,12 +103,27 @@ def _fresh_database(template_url: str, tmp_path: Path) -> str:
     return "sqlite:///" + str(copy)
 
 
-def _truncate_postgres() -> None:
+def _truncate_postgres() -> list[str]:
+    """Empty every table; return the connections to this database that the test left open
+    (the server's view, so a leak is found at the test that made it, not whenever the garbage
+    collector happens to find the connection). Connections still ending are waited for."""
     engine = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
     tables = ", ".join(t.name for t in db.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    others = sa.text(
+        "SELECT format('pid %s from port %s, %s since %s: %s', pid, client_port, state, "
+        "backend_start, left(query, 80)) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    deadline = time.monotonic() + 2
+    # In autocommit each look is a transaction of its own (pg_stat_activity is read once per
+    # transaction).
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        while (left_open := conn.scalars(others).all()) and time.monotonic() < deadline:
+            time.sleep(0.05)
     engine.dispose()
+    return left_open
 
 
 @pytest.fixture
@@ -127,7 +143,8 @@ def make_app(migrated_database, tmp_path) -> Iterator[Callable[..., Flask]]:
             db.session.remove()
             db.engine.dispose()
     if PG_URL:
-        _truncate_postgres()
+        left_open = _truncate_postgres()
+        assert not left_open, f"the test left connections to the database open: {left_open}"
 
 
 @pytest.fixture

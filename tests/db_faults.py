@@ -1,5 +1,6 @@
-"""Real database failures for the tests: a trigger that refuses inserts into a table, and a
-server that stops answering (its packets dropped)."""
+"""Real database failures for the tests: a trigger that refuses inserts into a table, a
+server that stops answering (its packets dropped), and one that is stuck (its packets
+acknowledged, never answered)."""
 
 from __future__ import annotations
 
@@ -54,39 +55,57 @@ def inserts_refused(app, table: str, *, phone: str | None = None):
 
 class TcpProxy:
     """A TCP forwarder from a port of its own to the database server: a path to the server
-    that ``unanswered`` can cut without touching the other tests' connections."""
+    that ``unanswered`` can cut, or ``stalled`` freeze, without touching the other tests'
+    connections."""
 
     def __init__(self, host: str, port: int):
         self.target = (host, port)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.sockets: list[socket.socket] = []
+        self.flowing = threading.Event()
+        self.flowing.set()
         threading.Thread(target=self._accept, name="db-proxy", daemon=True).start()
 
     def _accept(self) -> None:
         while True:
             try:
                 client, _ = self.listener.accept()
+                self.sockets.append(client)
+                self.flowing.wait()
                 upstream = socket.create_connection(self.target)
             except OSError:
                 return  # closed
-            self.sockets += [client, upstream]
+            self.sockets.append(upstream)
             for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        with suppress(OSError):
+            while data := source.recv(65536):
+                self.flowing.wait()
+                sink.sendall(data)
+        with suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    @contextmanager
+    def stalled(self):
+        """Until the block ends, nothing is passed on, in either direction, and new
+        connections are accepted but not put through: the server is there (this machine's
+        kernel acknowledges every packet) but never answers, like a hung server process or
+        one whose disk hangs in a commit."""
+        self.flowing.clear()
+        try:
+            yield
+        finally:
+            self.flowing.set()
 
     def close(self) -> None:
+        self.flowing.set()
         for sock in [self.listener, *self.sockets]:
             with suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
             sock.close()
-
-
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    with suppress(OSError):
-        while data := source.recv(65536):
-            sink.sendall(data)
-    with suppress(OSError):
-        sink.shutdown(socket.SHUT_WR)
 
 
 def iptables_missing() -> str | None:

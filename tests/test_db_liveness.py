@@ -1,13 +1,16 @@
-"""A pooled PostgreSQL connection the server has closed is never handed out, and a busy one
-is handed out without a round trip (``extensions.watch_liveness``)."""
+"""A pooled PostgreSQL connection the server has closed is never handed out, a busy one is
+handed out without a round trip, and a request's deadline cuts only the connections it still
+holds (``db_watch``; the webhook's deadline against a stuck server: test_db_unreachable.py)."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from webapp import extensions
+from webapp import db_watch
 from webapp.extensions import db
 from webapp.models import InboundMessage
 
@@ -78,7 +81,39 @@ def test_a_busy_connection_is_handed_out_without_a_ping_and_an_idle_one_with_one
             conn.execute(sa.text("SELECT 1"))
         assert pings == []
 
-        monkeypatch.setattr(extensions, "IDLE_PING_AFTER", 0.0)  # as if idle for long
+        monkeypatch.setattr(db_watch, "IDLE_PING_AFTER", 0.0)  # as if idle for long
         with db.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         assert pings == [1]
+
+
+def backend_pid(connection) -> int:
+    return connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def test_a_deadline_cuts_a_connection_still_held_when_it_passes(app):
+    with app.app_context():
+        started = time.monotonic()
+        with (
+            db_watch.within(0.3),
+            db.engine.connect() as conn,
+            pytest.raises(sa.exc.OperationalError),
+        ):
+            conn.execute(sa.text("SELECT pg_sleep(1)"))
+        assert time.monotonic() - started < 0.3 + 3 * db_watch.WATCHDOG_TICK
+        # A server that kept a request waiting that long is taken to be stuck: for a moment,
+        # no new connection is tried (the cut one is gone, the pool is empty).
+        with pytest.raises(sa.exc.OperationalError, match="did not answer moments ago"):
+            db.engine.connect()
+
+
+def test_a_deadline_never_cuts_a_connection_its_block_gave_back(app):
+    """Given back to the pool, a connection may be another request's by the time the
+    deadline passes: it is left alone."""
+    with app.app_context():
+        with db_watch.within(0.1):
+            with db.engine.connect() as conn:
+                first = backend_pid(conn)
+            time.sleep(0.1 + 3 * db_watch.WATCHDOG_TICK)  # the deadline has passed
+        with db.engine.connect() as conn:
+            assert backend_pid(conn) == first

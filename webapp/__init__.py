@@ -49,10 +49,13 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from . import models  # noqa: F401  (every table known to the metadata)
+    from . import (
+        db_watch,
+        models,  # noqa: F401  (every table known to the metadata)
+    )
     from .accounts.services import load_session_user
     from .crypto import init_crypto
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate, watch_liveness
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import get_locale
     from .mail import init_mail
     from .security import init_security
@@ -61,7 +64,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():
-            watch_liveness(engine)
+            db_watch.watch(engine)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=get_locale)

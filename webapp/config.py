@@ -254,7 +254,7 @@ class Settings:
 def _engine_options(database_url: str) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if database_url.startswith(("postgres://", "postgresql")):
-        # A server restart must not break the next request: extensions.watch_liveness checks
+        # A server restart must not break the next request: db_watch checks
         # each pooled connection on checkout (pool_pre_ping would cost a round trip each time).
         # Fail fast when the server is unreachable, and when a lock held elsewhere (a
         # migration, a stuck transaction) would keep a statement waiting: the SMS webhook
