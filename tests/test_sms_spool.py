@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 
 import psycopg
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
+from webapp import db_watch
 from webapp.extensions import db
 from webapp.models import ConsentRecord, InboundMessage
 
@@ -106,28 +110,43 @@ def test_server_options_in_the_database_url_are_kept_and_win(tmp_path):
     )
 
 
-@pytest.mark.skipif(not PG_URL, reason="a lock held in the database server: PostgreSQL")
-@pytest.mark.parametrize("body", ["AYUDA", "ALTO"])  # stored with its reply; stored and acted on
-def test_a_table_locked_elsewhere_is_an_outage_too_answered_in_time_and_spooled(
-    make_app, make_user, tmp_path, body
-):
-    """A migration or a stuck transaction holds a lock on the texts' table: the webhook does
-    not wait for it; it answers safely within 2 s, and the import acts on the text later."""
-    spool = tmp_path / "spool"
-    app = make_app(**twilio_config(SMS_SPOOL_DIR=str(spool)))
-    user = make_user(locale="es")
-    holder = psycopg.connect(PG_URL)
-    holder.execute("LOCK TABLE inbound_messages IN ACCESS EXCLUSIVE MODE")
-    release = threading.Timer(5, holder.rollback)  # the suite never hangs on it
+@contextmanager
+def texts_table_locked(app):
+    """Another writer holds a lock that every new text must wait for, for at most 5 s (the
+    suite never hangs on it): on PostgreSQL a lock on the texts' table, on SQLite the
+    database's one write lock."""
+    if PG_URL:
+        holder = psycopg.connect(PG_URL)
+        holder.execute("LOCK TABLE inbound_messages IN ACCESS EXCLUSIVE MODE")
+    else:
+        path = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
+        holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(5, holder.rollback)
     release.start()
     try:
-        started = time.monotonic()
-        status, reply = text(app.test_client(), user.phone, body, sid="SM" + "d" * 32)
-        elapsed = time.monotonic() - started
+        yield
     finally:
         release.cancel()
         holder.rollback()
         holder.close()
+
+
+@pytest.mark.parametrize("body", ["AYUDA", "ALTO"])  # stored with its reply; stored and acted on
+def test_a_table_locked_elsewhere_is_an_outage_too_answered_in_time_and_spooled(
+    make_app, make_user, tmp_path, body
+):
+    """A migration, a long command or a stuck transaction holds a lock the text needs: the
+    webhook does not wait for it (PostgreSQL's lock_timeout; on SQLite, the webhook's
+    deadline shortens the busy timeout); it answers safely within 2 s, and the import acts
+    on the text later."""
+    spool = tmp_path / "spool"
+    app = make_app(**twilio_config(SMS_SPOOL_DIR=str(spool)))
+    user = make_user(locale="es")
+    with texts_table_locked(app):
+        started = time.monotonic()
+        status, reply = text(app.test_client(), user.phone, body, sid="SM" + "d" * 32)
+        elapsed = time.monotonic() - started
 
     assert status == 200
     assert elapsed < 2
@@ -139,6 +158,19 @@ def test_a_table_locked_elsewhere_is_an_outage_too_answered_in_time_and_spooled(
     result = app.test_cli_runner().invoke(args=["sms", "import-spool"])
     assert "Imported 1" in result.output
     assert inbound_count(app) == 1
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's busy timeout")
+def test_on_sqlite_only_waits_inside_a_deadline_are_shortened(app):
+    """Pages still wait up to pysqlite's 5 s for another writer: the webhook's shorter wait is
+    given back with its connection."""
+    with app.app_context():
+        with db_watch.within(1.5), db.engine.connect() as conn:
+            inside = conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
+        with db.engine.connect() as conn:  # the same pooled connection
+            after = conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
+    assert 0 < inside <= 1500
+    assert after == 5000
 
 
 # --- a failure half-way through a text ----------------------------------------------------------

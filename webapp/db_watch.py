@@ -1,12 +1,13 @@
-"""Server connections that may stop answering: hand out only live ones, and bound how long a
-request can wait for one (PostgreSQL; SQLite is a file, with nothing to lose or wait for).
+"""Database connections that may stop answering: hand out only live ones, and bound how long
+a request can wait for one.
 
-``watch(engine)`` (called by ``create_app``) adds both to an engine's pool:
+``watch(engine)`` (called by ``create_app``) adds to an engine's pool:
 
-- **liveness**: a pooled connection the server closed is never handed out, and one that does
-  not answer at all is given up quickly, without a round trip on every checkout;
+- **liveness** (PostgreSQL): a pooled connection the server closed is never handed out, and
+  one that does not answer at all is given up quickly, without a round trip per checkout;
 - **deadlines**: inside ``within(seconds)``, every server connection the request uses is cut
-  once the time is up, whatever the server is doing (the SMS webhook answers within 2 s).
+  once the time is up, whatever the server is doing, and on SQLite a wait for another
+  writer's lock ends by then (the SMS webhook answers within 2 s).
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ WATCHDOG_TICK = 0.1  # seconds
 
 
 def watch(engine: Engine) -> None:
-    """Liveness checks and deadlines for a server engine's connections (see the module)."""
+    """Liveness checks and deadlines for an engine's connections (see the module)."""
     if engine.dialect.name == "sqlite":
+        _bound_sqlite_waits(engine)
         return
     _watch_liveness(engine)
     _watch_deadlines(engine)
@@ -152,7 +154,8 @@ def within(seconds: float) -> Iterator[None]:
     its socket down (not closing it: the driver still owns the descriptor), which wakes the
     waiting driver at once; a new connection still being made is abandoned (psycopg's own
     connect timeout is at least 2 s). Costs the request a few dictionary operations; the
-    watchdog is one thread per process that wakes every ``WATCHDOG_TICK`` seconds.
+    watchdog is one thread per process that wakes every ``WATCHDOG_TICK`` seconds. On SQLite,
+    a wait for another writer's lock ends at the deadline (``_bound_sqlite_waits``).
     """
     _start_watchdog()
     deadline = _Deadline(seconds)
@@ -226,6 +229,33 @@ def _connect_by_deadline(connect: Callable[[], object], error: type[Exception]):
             raise outcome["error"]
         outcome["abandoned"] = True
     raise error("the database server did not answer in time")
+
+
+def _bound_sqlite_waits(engine: Engine) -> None:
+    """SQLite has no server to hang, but a request waits for another writer's lock (a long
+    command, a migration) in SQLite's busy handler, for up to pysqlite's 5 s. Inside
+    ``within``, a connection waits no longer than the time left (``PRAGMA busy_timeout``,
+    given back on checkin): it then fails with "database is locked", in time."""
+
+    @event.listens_for(engine, "checkout")
+    def shorten_waits(dbapi_connection, connection_record, connection_proxy) -> None:
+        deadline = _current.get()
+        if deadline is None:
+            return
+        info = connection_record.info
+        if "busy_timeout" not in info:
+            info["busy_timeout"] = dbapi_connection.execute("PRAGMA busy_timeout").fetchone()[0]
+        left = max(0, round((deadline.at - time.monotonic()) * 1000))
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {left}")
+        info["busy_timeout_shortened"] = True
+
+    @event.listens_for(engine, "checkin")
+    def restore_waits(dbapi_connection, connection_record) -> None:
+        if dbapi_connection is not None and connection_record.info.pop(
+            "busy_timeout_shortened", False
+        ):
+            busy_timeout = connection_record.info["busy_timeout"]
+            dbapi_connection.execute(f"PRAGMA busy_timeout = {busy_timeout}")
 
 
 def _start_watchdog() -> None:
