@@ -38,6 +38,12 @@ def live_server(make_app) -> Iterator[LiveServer]:
     """The app on a clean database, served over HTTP on a free local port."""
     app = make_app()
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    # Werkzeug makes request threads daemons, and socketserver waits only for the others on
+    # close: a request still running (a page's polling) would outlive the test and give its
+    # database connection back to a pool already disposed, to be found open much later. The
+    # browser contexts are closed before this fixture ends, so no keep-alive connection holds
+    # a thread back.
+    server.daemon_threads = False
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server", daemon=True
     )

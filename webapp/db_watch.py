@@ -157,7 +157,6 @@ def within(seconds: float) -> Iterator[None]:
     watchdog is one thread per process that wakes every ``WATCHDOG_TICK`` seconds. On SQLite,
     a wait for another writer's lock ends at the deadline (``_bound_sqlite_waits``).
     """
-    _start_watchdog()
     deadline = _Deadline(seconds)
     token = _current.set(deadline)
     with _lock:
@@ -175,6 +174,7 @@ def _enrol(dbapi_connection, connection_record, mark_unreachable: Callable[[], N
     checked in, invalidated or closed (``_release``)."""
     deadline = _current.get()
     if deadline is not None:
+        _start_watchdog()  # here, not in ``within``: SQLite has nothing to cut
         with _lock:
             deadline.connections[dbapi_connection] = mark_unreachable
         connection_record.info["deadline"] = deadline
