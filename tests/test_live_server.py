@@ -1,0 +1,29 @@
+"""The browser tests' live server (``tests/browser.py``) waits, when it stops, for the
+requests it is still handling, so that none outlives the test and gives its database
+connection back to a pool the test has already disposed (the leak guard in ``make_app``
+fails the test that leaves a connection open)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+
+from .conftest import PG_URL, new_phone
+from .test_dispatch_console import resident_texts
+
+pytestmark = pytest.mark.skipif(not PG_URL, reason="a lock held in the database server")
+
+
+def test_a_request_still_running_when_the_test_ends_is_waited_for(live_server):
+    holder = psycopg.connect(PG_URL)
+    holder.execute("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")  # the text waits for it
+    request = threading.Thread(
+        target=resident_texts, args=(live_server, new_phone(), "HELP"), daemon=True
+    )
+    request.start()
+    time.sleep(0.3)
+    threading.Timer(0.3, lambda: (holder.rollback(), holder.close())).start()
+    assert request.is_alive()  # still running as the test ends and the server stops
