@@ -1,6 +1,5 @@
 """Extension singletons, bound to the app in ``create_app``."""
 
-import logging
 import sqlite3
 from collections.abc import Callable
 from functools import wraps
@@ -16,8 +15,6 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
-
-log = logging.getLogger(__name__)
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
