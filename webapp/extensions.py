@@ -55,17 +55,15 @@ class RateLimiter(Limiter):
         self.unlimited_blueprints.add(blueprint.name)
 
     def init_app(self, app: Flask) -> None:
-        registries = {  # hook lists, and whether a hook hands on what it is given
-            "before": (app.before_request_funcs, False),
-            "after": (app.after_request_funcs, True),
-            "teardown": (app.teardown_request_funcs, False),
-        }
-        known = {kind: len(funcs.get(None, ())) for kind, (funcs, _) in registries.items()}
+        hook_lists = [  # (Flask's hooks for every request, whether a hook hands on its input)
+            (app.before_request_funcs[None], False),
+            (app.after_request_funcs[None], True),
+            (app.teardown_request_funcs[None], False),
+        ]
+        known = [len(hooks) for hooks, _ in hook_lists]
         super().init_app(app)
-        for kind, (funcs, hands_on) in registries.items():
-            hooks = funcs.get(None, [])
-            ours = known[kind]  # Flask-Limiter's are the ones init_app added
-            hooks[ours:] = [self._unless_unlimited(hook, hands_on) for hook in hooks[ours:]]
+        for (hooks, hands_on), first_added in zip(hook_lists, known, strict=True):
+            hooks[first_added:] = [self._unless_unlimited(h, hands_on) for h in hooks[first_added:]]
 
     def _unless_unlimited(self, hook: Callable, hands_on: bool) -> Callable:
         unlimited = self.unlimited_blueprints
