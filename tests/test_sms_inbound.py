@@ -53,6 +53,31 @@ def test_a_stopped_number_gets_an_empty_twiml_reply(sms_app, client):
     assert (root.tag, list(root)) == ("Response", [])
 
 
+@pytest.mark.parametrize(
+    "words",
+    ["", "HELP", "Msg & data <rates> \"may\" 'apply'", "¿Dónde? ñandú 帮助 🙂 مساعدة", "a\nb\tc"],
+)
+def test_the_twiml_is_what_twilios_own_builder_writes(sms_app, words):
+    """The reply's envelope is written by hand for speed; it must stay byte for byte what
+    twilio's ``MessagingResponse`` writes, for any words."""
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    from webapp.sms.routes import twiml
+
+    expected = MessagingResponse()
+    if words:
+        expected.message(words)
+    assert twiml(words).get_data(as_text=True) == str(expected)
+
+
+def test_characters_xml_does_not_allow_are_left_out_of_the_twiml(sms_app):
+    """Twilio rejects a reply that is not XML; twilio's builder would write these as they are."""
+    from webapp.sms.routes import twiml
+
+    root = ElementTree.fromstring(twiml("code \x00\x08AB\x1f12").get_data())  # noqa: S314
+    assert root.find("Message").text == "code AB12"
+
+
 # --- signatures -----------------------------------------------------------------------------
 
 

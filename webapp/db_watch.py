@@ -39,6 +39,9 @@ UNREACHABLE_FOR = 3.0  # seconds
 # How often the watchdog looks for requests past their deadline: a deadline is kept to
 # within this much.
 WATCHDOG_TICK = 0.1  # seconds
+# On SQLite, inside a deadline, a wait for another writer's lock is bounded by the time left,
+# rounded down to this (milliseconds).
+BUSY_TIMEOUT_STEP = 100
 
 
 def watch(engine: Engine) -> None:
@@ -235,27 +238,27 @@ def _bound_sqlite_waits(engine: Engine) -> None:
     """SQLite has no server to hang, but a request waits for another writer's lock (a long
     command, a migration) in SQLite's busy handler, for up to pysqlite's 5 s. Inside
     ``within``, a connection waits no longer than the time left (``PRAGMA busy_timeout``,
-    given back on checkin): it then fails with "database is locked", in time."""
+    set on checkout): it then fails with "database is locked", in time. Outside, it waits as
+    long as it did when it was made.
+
+    The time left is rounded down to ``BUSY_TIMEOUT_STEP``, so that a connection that serves
+    one webhook after another keeps its setting, and a checkout runs no ``PRAGMA`` at all
+    unless the setting changes (a page after a webhook, say)."""
 
     @event.listens_for(engine, "checkout")
-    def shorten_waits(dbapi_connection, connection_record, connection_proxy) -> None:
-        deadline = _current.get()
-        if deadline is None:
-            return
+    def bound_waits(dbapi_connection, connection_record, connection_proxy) -> None:
         info = connection_record.info
-        if "busy_timeout" not in info:
+        if "busy_timeout" not in info:  # as pysqlite set it when it made the connection
             info["busy_timeout"] = dbapi_connection.execute("PRAGMA busy_timeout").fetchone()[0]
-        left = max(0, round((deadline.at - time.monotonic()) * 1000))
-        dbapi_connection.execute(f"PRAGMA busy_timeout = {left}")
-        info["busy_timeout_shortened"] = True
-
-    @event.listens_for(engine, "checkin")
-    def restore_waits(dbapi_connection, connection_record) -> None:
-        if dbapi_connection is not None and connection_record.info.pop(
-            "busy_timeout_shortened", False
-        ):
-            busy_timeout = connection_record.info["busy_timeout"]
-            dbapi_connection.execute(f"PRAGMA busy_timeout = {busy_timeout}")
+            info["busy_timeout_now"] = info["busy_timeout"]
+        deadline = _current.get()
+        wanted = info["busy_timeout"]
+        if deadline is not None:
+            left = max(0, (deadline.at - time.monotonic()) * 1000)
+            wanted = min(wanted, int(left // BUSY_TIMEOUT_STEP) * BUSY_TIMEOUT_STEP)
+        if info["busy_timeout_now"] != wanted:
+            dbapi_connection.execute(f"PRAGMA busy_timeout = {wanted}")
+            info["busy_timeout_now"] = wanted
 
 
 def _start_watchdog() -> None:

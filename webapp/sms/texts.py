@@ -10,6 +10,8 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from ..i18n import BY_CODE
+
 TEXTS = {
     "verify_phone": _l(
         "%(program)s: your code is %(code)s. It expires in 10 minutes. Never share it."
@@ -206,5 +208,19 @@ def site() -> str:
 def render(template: str, locale: str, **params: str) -> str:
     params.setdefault("program", current_app.config["PROGRAM_NAME"])
     params.setdefault("site", site())
-    with force_locale(locale):
-        return str(TEXTS[template]) % params
+    return translated(template, locale) % params
+
+
+def translated(template: str, locale: str) -> str:
+    """``TEXTS[template]`` in ``locale``, its placeholders unfilled. Looked up once per app
+    and shipped locale (the catalogs do not change while the app runs): the SMS webhook
+    renders a reply on every request, and ``force_locale`` costs more than the rest of it."""
+    cache = current_app.extensions.setdefault("sms_texts", {})
+    try:
+        return cache[template, locale]
+    except KeyError:
+        with force_locale(locale):
+            text = str(TEXTS[template])
+        if locale in BY_CODE:  # nothing else can grow the cache
+            cache[template, locale] = text
+        return text
