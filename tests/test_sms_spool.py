@@ -173,6 +173,23 @@ def test_on_sqlite_only_waits_inside_a_deadline_are_shortened(app):
     assert after == 5000
 
 
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's busy timeout")
+def test_on_sqlite_a_connection_serving_text_after_text_is_not_set_again(app):
+    """The shortened wait is rounded, so the next text's checkout finds it set already and
+    runs no PRAGMA; a page's checkout sets the 5 s back once."""
+    with app.app_context():
+        db.engine.dispose()  # from here on, one pooled connection, made below
+        with db.engine.connect() as conn:
+            statements: list[str] = []
+            conn.connection.driver_connection.set_trace_callback(statements.append)
+        for _ in range(3):
+            with db_watch.within(1.5), db.engine.connect():
+                pass
+        with db.engine.connect():  # a page
+            pass
+    assert statements == ["PRAGMA busy_timeout = 1400", "PRAGMA busy_timeout = 5000"]
+
+
 # --- a failure half-way through a text ----------------------------------------------------------
 
 
