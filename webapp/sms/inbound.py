@@ -32,6 +32,7 @@ from flask_babel import force_locale, format_date
 from sqlalchemy import bindparam, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from .. import driver_sql
 from ..extensions import db
 from ..i18n import BY_CODE
 from ..models import (
@@ -107,56 +108,64 @@ def handle(
     command = parse(body)
     # Reading the sender, and storing a text that changes nothing, are single statements,
     # each atomic on its own: on a server they run in autocommit, without the round trips
-    # of BEGIN and COMMIT (SQLite has none to save, and starts no transaction to read).
-    with db.engine.connect().execution_options(**_AUTOCOMMIT[db.engine.dialect.name]) as conn:
+    # of BEGIN and COMMIT (SQLite has none to save, and starts no transaction to read). They
+    # run on the driver's cursor (webapp/driver_sql.py).
+    with driver_sql.connect(db.engine, autocommit=True) as conn:
         sender = _sender(conn, form.get("From", "")[:32])
         reply = answer(sender, command)
         if reply is not None and source == "webhook":
             text = reply.render()
             stored = _store(conn, sid, form, sender, source, command=command.name, reply=text)
             conn.commit()  # nothing to commit in autocommit; the INSERT's on SQLite
-            return Handled(text, new=True) if stored else _replay(conn, sid)
+            return Handled(text, new=True) if stored is not None else _replay(conn, sid)
 
     # Anything else is one transaction of the session: the text, what it changes, the texts
-    # it queues and its reply are committed together.
-    conn = db.session.connection()
-    if reply is not None:  # from the spool, changing nothing: the reply goes as a text
-        text = reply.render()
-        stored = _store(conn, sid, form, sender, source, command=command.name, reply=text,
-                        received_at=received_at)  # fmt: skip
-        if not stored:
+    # it queues and its reply are committed together. The text's own statements run on the
+    # driver's cursor too, inside the session's transaction.
+    with driver_sql.joined(db.session.connection()) as conn:
+        if reply is not None:  # from the spool, changing nothing: the reply goes as a text
+            text = reply.render()
+            stored = _store(conn, sid, form, sender, source, command=command.name, reply=text,
+                            received_at=received_at)  # fmt: skip
+            if stored is None:
+                db.session.rollback()  # ends the transaction the INSERT attempt began
+                return _replay(conn, sid)
+            reply_later(sender.phone, reply)
+            db.session.commit()
+            return Handled(text, new=True)
+        message_id = _store(conn, sid, form, sender, source, received_at=received_at)
+        if message_id is None:
+            db.session.rollback()
             return _replay(conn, sid)
-        reply_later(sender.phone, reply)
-        db.session.commit()
-        return Handled(text, new=True)
-    message_id = _store(conn, sid, form, sender, source, received_at=received_at)
-    if message_id is None:
-        return _replay(conn, sid)
     reply = act(sender, command, message_id=message_id, body=body, received_at=received_at)
     text = reply.render()
     if source == "spool":
         reply_later(sender.phone, reply)
-    db.session.connection().execute(
-        _PROCESSED,
-        {"message_id": message_id, "cmd": reply.command or command.name, "text": text or None,
-         "at": utcnow()},
-    )  # fmt: skip
+    with driver_sql.joined(db.session.connection()) as conn:  # (``act`` may have committed)
+        conn.execute(
+            _PROCESSED,
+            {"message_id": message_id, "cmd": reply.command or command.name,
+             "text": text or None, "at": utcnow()},
+        )  # fmt: skip
     db.session.commit()
     return Handled(text, new=True)
 
 
-_AUTOCOMMIT = {"postgresql": {"isolation_level": "AUTOCOMMIT"}, "sqlite": {}}
-
-
-def _replay(conn, sid: str) -> Handled:
+def _replay(conn: driver_sql.DriverConnection, sid: str) -> Handled:
     """A MessageSid seen before: its stored reply, and nothing else happens."""
-    reply = conn.execute(_STORED_REPLY, {"sid": sid}).scalar()
-    db.session.rollback()  # ends the transaction an INSERT attempt may have begun
-    return Handled(reply or "", new=False)
+    row = conn.execute(_STORED_REPLY, {"sid": sid})
+    return Handled((row[0] or "") if row else "", new=False)
 
 
-def _store(
-    conn,
+def _store(conn: driver_sql.DriverConnection, *args, **kwargs) -> int | None:
+    """Insert the text with ``_stored(*args, **kwargs)``'s values (its command and reply too
+    when it is answered at once); does not commit. Its id, or None when its MessageSid is
+    known (the insert did nothing)."""
+    row = conn.execute(_INSERT, _stored(*args, **kwargs))
+    return row[0] if row else None
+
+
+def _stored(
     sid: str,
     form: dict[str, str],
     sender: Sender,
@@ -165,11 +174,10 @@ def _store(
     command: str | None = None,
     reply: str | None = None,
     received_at: datetime | None = None,
-) -> int | None:
-    """Insert the text on ``conn`` (with its command and reply when it is answered at once);
-    does not commit. None when its MessageSid is known (the insert did nothing)."""
+) -> dict:
+    """The values of a text's row (``_INSERT``)."""
     now = utcnow()
-    params = {
+    return {
         "sid": sid,
         "sender": sender.phone,
         "to": form.get("To", "")[:32] or None,
@@ -180,12 +188,11 @@ def _store(
         "reply": reply or None,
         "done": now if command is not None else None,
     }
-    return conn.execute(_INSERTS[conn.dialect.name], params).scalar()
 
 
-def _sender(conn, phone: str) -> Sender:
+def _sender(conn: driver_sql.DriverConnection, phone: str) -> Sender:
     """The state of a number, in one query."""
-    row = conn.execute(_SENDER_STATE, {"sender": phone}).one()
+    row = conn.execute(_SENDER_STATE, {"sender": phone})
     return Sender(
         phone=phone,
         user_id=row[0],
@@ -200,8 +207,10 @@ def _sender(conn, phone: str) -> Sender:
 # building SQLAlchemy expressions, or going through the ORM, on every request cost more than
 # running them.
 _COLUMNS = InboundMessage.__table__.c
-_STORED_REPLY = select(_COLUMNS.reply).where(_COLUMNS.message_sid == bindparam("sid"))
-_PROCESSED = (
+_STORED_REPLY = driver_sql.DriverStatement(
+    select(_COLUMNS.reply).where(_COLUMNS.message_sid == bindparam("sid"))
+)
+_PROCESSED = driver_sql.DriverStatement(
     update(InboundMessage.__table__)
     .where(_COLUMNS.id == bindparam("message_id"))
     .values(  # parameter names differ from the columns': SQLAlchemy reserves those
@@ -231,10 +240,9 @@ def _insert_statement(dialect_insert):
     )
 
 
-_INSERTS = {
-    "postgresql": _insert_statement(postgresql.insert),
-    "sqlite": _insert_statement(sqlite.insert),
-}
+_INSERT = driver_sql.DriverStatement(
+    {"postgresql": _insert_statement(postgresql.insert), "sqlite": _insert_statement(sqlite.insert)}
+)
 
 
 def _sender_state_statement():
@@ -269,7 +277,7 @@ def _sender_state_statement():
     )
 
 
-_SENDER_STATE = _sender_state_statement()
+_SENDER_STATE = driver_sql.DriverStatement(_sender_state_statement())
 
 
 def _locale(sender: Sender, command: Command) -> str:
