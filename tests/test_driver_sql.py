@@ -101,6 +101,16 @@ def test_a_failing_statement_raises_sqlalchemys_error_and_the_connection_serves_
             assert conn.execute(inbound._STORED_REPLY, {"sid": "SMnone"}) is None
 
 
+def test_nothing_runs_on_a_session_connection_once_it_went_back_to_the_pool(app):
+    from sqlalchemy.exc import ResourceClosedError
+
+    with app.app_context(), driver_sql.joined(db.session.connection()) as conn:
+        assert conn.execute(inbound._STORED_REPLY, {"sid": "SMnone"}) is None
+        db.session.rollback()  # the session gives its connection back
+        with pytest.raises(ResourceClosedError):
+            conn.execute(inbound._STORED_REPLY, {"sid": "SMnone"})
+
+
 def test_a_statement_rendered_again_on_each_execution_is_refused(app):
     statement = sa.select(InboundMessage.id).where(InboundMessage.source.in_(["a", "b"]))
     with app.app_context(), pytest.raises(ValueError, match="compiled once"):

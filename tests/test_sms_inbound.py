@@ -234,6 +234,29 @@ def test_a_repeated_message_sid_gets_the_same_answer_and_changes_nothing(sms_app
         assert db.session.scalar(select(func.count()).select_from(ConsentRecord)) == 1
 
 
+@pytest.mark.parametrize("words", ["STOP", "START", "HELP"])
+def test_texts_after_a_replay_get_their_real_answers(sms_app, client, tmp_path, words):
+    """A replay leaves its connection as it found it: the texts after it, on whichever
+    pooled connection, are answered for real (not "we could not process your message")."""
+    sid = "SM" + "b" * 32
+    first = text(client, "+13125550142", words, sid=sid)
+    for _ in range(3):
+        assert text(client, "+13125550142", words, sid=sid) == first
+        assert text(client, "+13125550143", "HELP")[1] == texts_help_unknown(sms_app)
+        assert text(client, "+13125550144", "STOP")[1].startswith(first_words(sms_app))
+    assert stored(sms_app) == 7
+
+
+def texts_help_unknown(app) -> str:
+    with app.test_request_context():
+        return texts.render("help_unknown", "en")
+
+
+def first_words(app) -> str:
+    with app.test_request_context():
+        return texts.render("stop_confirmation", "en")[:20]
+
+
 @pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])
 def test_the_statements_run_on_every_text_are_rendered_once(dialect):
     """No expanding or literal-execute parameter: SQLAlchemy would render such a statement's

@@ -128,15 +128,13 @@ def handle(
             stored = _store(conn, sid, form, sender, source, command=command.name, reply=text,
                             received_at=received_at)  # fmt: skip
             if stored is None:
-                db.session.rollback()  # ends the transaction the INSERT attempt began
-                return _replay(conn, sid)
+                return _replay(conn, sid, rollback=True)
             reply_later(sender.phone, reply)
             db.session.commit()
             return Handled(text, new=True)
         message_id = _store(conn, sid, form, sender, source, received_at=received_at)
         if message_id is None:
-            db.session.rollback()
-            return _replay(conn, sid)
+            return _replay(conn, sid, rollback=True)
     reply = act(sender, command, message_id=message_id, body=body, received_at=received_at)
     text = reply.render()
     if source == "spool":
@@ -151,9 +149,13 @@ def handle(
     return Handled(text, new=True)
 
 
-def _replay(conn: driver_sql.DriverConnection, sid: str) -> Handled:
-    """A MessageSid seen before: its stored reply, and nothing else happens."""
+def _replay(conn: driver_sql.DriverConnection, sid: str, *, rollback: bool = False) -> Handled:
+    """A MessageSid seen before: its stored reply, and nothing else happens. ``rollback``:
+    then end the session's transaction that the INSERT attempt began (which gives its
+    connection back to the pool: nothing may run on ``conn`` after that)."""
     row = conn.execute(_STORED_REPLY, {"sid": sid})
+    if rollback:
+        db.session.rollback()
     return Handled((row[0] or "") if row else "", new=False)
 
 
