@@ -24,7 +24,8 @@ CSP = "; ".join(
 
 
 # Blueprints whose answers are for machines, never shown in a browser (Twilio's webhooks
-# get TwiML or no body): they get only the headers that matter to any client, not those
+# get TwiML): unless it is a page (an error page), such an answer gets only the headers that
+# matter to any client, not those
 # that guide a browser showing a page (a policy for its scripts and frames, where it may send
 # its referrer, whether it may be cached once someone signs in). Setting those, and reading
 # the session to decide on caching, was about a fifteenth of an SMS webhook's cost.
@@ -66,7 +67,7 @@ def init_security(app: Flask) -> None:
             headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
         if "request_id" in g:
             headers["X-Request-ID"] = g.request_id
-        if request.blueprint in MACHINE_BLUEPRINTS:
+        if request.blueprint in MACHINE_BLUEPRINTS and not _is_html(response):
             return response
         headers.setdefault("Content-Security-Policy", CSP)
         headers["Referrer-Policy"] = "same-origin"
@@ -77,6 +78,10 @@ def init_security(app: Flask) -> None:
         if session.get("_user_id") is not None:
             headers["Cache-Control"] = "no-store"
         return response
+
+
+def _is_html(response) -> bool:
+    return (response.content_type or "").startswith("text/html")
 
 
 def safe_next(target: str | None) -> str | None:
