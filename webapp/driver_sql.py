@@ -21,7 +21,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.exc import DBAPIError, ResourceClosedError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 
 
@@ -102,8 +102,8 @@ class DriverConnection:
 
     def execute(self, statement: DriverStatement, values: Mapping[str, Any]) -> tuple | None:
         """Run the statement; its first row, processed (None when it returns none)."""
-        if not self._pooled.is_valid:  # back in the pool (or lost): another request's now
-            raise ResourceClosedError("this connection is no longer this request's")
+        if not self._pooled.is_valid:  # back in the pool (or lost): a bug, said loudly
+            raise RuntimeError("this connection is no longer this request's")
         compiled = statement.for_dialect(self._dialect)
         params = compiled.parameters(values)
         cursor = self._cursor
