@@ -109,6 +109,15 @@ def test_nothing_runs_on_a_session_connection_once_it_went_back_to_the_pool(app)
             conn.execute(inbound._STORED_REPLY, {"sid": "SMnone"})
 
 
+def test_no_connection_at_all_raises_sqlalchemys_error(tmp_path):
+    """As ``engine.connect()`` would: the webhook takes it for a database fault (it answers
+    safely and spools the text) rather than logging it as a bug."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'no-such-folder' / 'db.sqlite3'}")
+    with pytest.raises(DBAPIError), driver_sql.connect(engine) as conn:
+        conn.execute(inbound._STORED_REPLY, {"sid": "SMnone"})
+    engine.dispose()
+
+
 def test_a_statement_rendered_again_on_each_execution_is_refused(app):
     statement = sa.select(InboundMessage.id).where(InboundMessage.source.in_(["a", "b"]))
     with app.app_context(), pytest.raises(ValueError, match="compiled once"):

@@ -139,8 +139,15 @@ def connect(engine: Engine, *, autocommit: bool = False) -> Iterator[DriverConne
     for that: it begins no transaction to read, and a write is committed by ``commit``. A
     transaction left open (an error before ``commit``) is rolled back by the pool.
     """
-    pooled = engine.raw_connection()
-    switch = autocommit and engine.dialect.name != "sqlite"
+    dialect = engine.dialect
+    try:
+        pooled = engine.raw_connection()
+    except dialect.loaded_dbapi.Error as error:  # no connection: raised as SQLAlchemy does
+        raise DBAPIError.instance(
+            None, None, error, dialect.loaded_dbapi.Error,
+            connection_invalidated=dialect.is_disconnect(error, None, None), dialect=dialect,
+        ) from error  # fmt: skip
+    switch = autocommit and dialect.name != "sqlite"
     try:
         if switch:
             _set_autocommit(pooled, engine.dialect, True)
