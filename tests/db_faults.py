@@ -5,6 +5,7 @@ acknowledged, never answered)."""
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -120,16 +121,32 @@ def iptables_missing() -> str | None:
 RULE_TAG = "safety-registry-tests"  # marks our rules, so that leftovers can be found
 
 
+def _owner_alive(comment: str) -> bool:
+    """Whether the test process named in a rule's comment (``RULE_TAG:pid``) still runs."""
+    try:
+        os.kill(int(comment.rpartition(":")[2]), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @contextmanager
 def unanswered(port: int):
     """Until the block ends, every packet to or from ``port`` on this machine is dropped
     (iptables): the server behind it stops answering without a reset, as when its host loses
-    power or the network to it is cut. Rules a killed run left behind are removed first."""
+    power or the network to it is cut. Rules that a killed run left behind are removed first;
+    those of another test process still running (pytest-xdist's workers) are left alone."""
     iptables = shutil.which("iptables") or "/usr/sbin/iptables"
     listed = subprocess.run([iptables, "-w", "-S", "INPUT"], check=True, capture_output=True,
                             text=True).stdout  # fmt: skip
-    leftovers = [line.split()[2:] for line in listed.splitlines() if RULE_TAG in line]
-    tag = ["-m", "comment", "--comment", RULE_TAG]
+    leftovers = [
+        spec
+        for spec in (shlex.split(line)[2:] for line in listed.splitlines() if RULE_TAG in line)
+        if not _owner_alive(spec[spec.index("--comment") + 1])
+    ]
+    tag = ["-m", "comment", "--comment", f"{RULE_TAG}:{os.getpid()}"]
     rules = [["-p", "tcp", "--dport", str(port), *tag, "-j", "DROP"],
              ["-p", "tcp", "--sport", str(port), *tag, "-j", "DROP"]]  # fmt: skip
     for rule in leftovers:
