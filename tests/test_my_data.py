@@ -141,11 +141,16 @@ def test_a_stopped_number_stays_stopped_after_deletion(app, resident):
     with app.app_context():
         record_sms_consent(user.phone, False, channel="sms", user_id=user.id)
         db.session.commit()
-    submit(client, "/account/data/delete", {"password": PASSWORD})
+    response = submit(client, "/account/data/delete", {"password": PASSWORD})
+    assert response.headers["Location"] == "/"
     with app.app_context():
+        from webapp.models import ConsentRecord
         from webapp.sms.services import sms_opted_out
 
-        assert sms_opted_out(user.phone)
+        assert db.session.get(User, user.id) is None  # deleted (PostgreSQL once refused a
+        assert sms_opted_out(user.phone)  # channel name longer than its column), and stopped
+        [kept] = db.session.scalars(select(ConsentRecord)).all()
+        assert (kept.user_id, kept.channel) == (None, "account_deleted")
 
 
 def test_deletion_removes_the_residents_texts_but_not_an_emergency_record(make_app, make_user):

@@ -178,7 +178,7 @@ def delete_account(user: User, password: str) -> None:
     # The one thing kept: a number that said STOP stays stopped (a suppression list entry,
     # with no link to the deleted account), so deleting never restarts texts.
     for phone in stopped:
-        record_sms_consent(phone, False, channel="kept_after_deletion")
+        record_sms_consent(phone, False, channel="account_deleted")
     db.session.delete(user)  # cascades: sessions, codes, profile and all its sections
     db.session.flush()
     record("account.deleted", actor=None, subject_type="user", subject_id=user_id)
