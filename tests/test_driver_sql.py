@@ -4,6 +4,7 @@ connections go back to the pool as they came."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import UTC, datetime
 
 import pytest
@@ -12,9 +13,9 @@ from sqlalchemy.exc import DBAPIError
 
 from webapp import driver_sql
 from webapp.extensions import db
-from webapp.models import InboundMessage
+from webapp.models import ConsentRecord, InboundMessage
 from webapp.sms import inbound
-from webapp.sms.services import record_sms_consent
+from webapp.sms.services import SMS_CONSENT_VERSION, record_sms_consent
 
 from .conftest import PG_URL, new_phone
 
@@ -85,6 +86,56 @@ def test_the_senders_state_reads_as_sqlalchemy_reads_it(app, make_user, state):
     assert [type(value) for value in row] == [type(value) for value in expected]
     assert sender.opted_out is (state == "stopped")
     assert sender.verified is (state != "unknown")
+
+
+def test_a_consent_entry_on_the_driver_is_stored_as_sqlalchemy_stores_it(app, make_user):
+    """STOP and START write the ledger on the webhook's own connection (``on``); the web
+    writes it in the session's transaction: both as SQLAlchemy's own INSERT would."""
+    user = make_user()
+    with app.app_context():
+        with driver_sql.connect(db.engine, autocommit=True) as conn:
+            conn.begin()
+            record_sms_consent(user.phone, False, channel="sms", user_id=user.id, on=conn)
+            conn.commit()
+        record_sms_consent(user.phone, True, channel="account_deleted")
+        db.session.execute(sa.insert(ConsentRecord).values(
+            phone=user.phone, kind="sms", granted=False, version=SMS_CONSENT_VERSION,
+            channel="web",
+        ))  # fmt: skip
+        db.session.commit()
+        rows = db.session.execute(sa.text(
+            "SELECT user_id, phone, kind, granted, version, channel, created_at "
+            "FROM consent_records WHERE phone = :phone ORDER BY id"
+        ), {"phone": user.phone}).all()  # fmt: skip
+        entries = db.session.scalars(
+            sa.select(ConsentRecord).where(ConsentRecord.phone == user.phone)
+            .order_by(ConsentRecord.id)
+        ).all()  # fmt: skip
+    assert [row[:6] for row in rows] == [
+        (user.id, user.phone, "sms", rows[2][3], SMS_CONSENT_VERSION, "sms"),
+        (None, user.phone, "sms", rows[1][3], SMS_CONSENT_VERSION, "account_deleted"),
+        (None, user.phone, "sms", rows[2][3], SMS_CONSENT_VERSION, "web"),
+    ]
+    assert rows[0][3] != rows[1][3]  # False and True, as the database holds each
+    assert len({type(row[6]) for row in rows}) == 1  # dates as the database holds them
+    assert len({len(str(row[6])) for row in rows}) == 1
+    assert [e.granted for e in entries] == [False, True, False]
+    assert all(e.created_at.tzinfo is not None for e in entries)
+
+
+def test_begin_makes_one_transaction_that_a_failure_rolls_back(app, make_user):
+    user = make_user()
+    broken = driver_sql.DriverStatement(sa.text("SELECT no_such_column FROM consent_records"))
+    with app.app_context():
+        with pytest.raises(DBAPIError), driver_sql.connect(db.engine, autocommit=True) as conn:
+            conn.begin()
+            assert conn.autocommit is False
+            record_sms_consent(user.phone, False, channel="sms", on=conn)
+            conn.execute(broken, {})
+        with driver_sql.connect(db.engine, autocommit=True) as conn:  # the pool's, serving on
+            conn.execute(inbound._STORED_REPLY, {"sid": "SMnone"})
+        count = sa.select(sa.func.count()).select_from(ConsentRecord)
+        assert db.session.scalar(count.where(ConsentRecord.phone == user.phone)) == 0
 
 
 def test_a_failing_statement_raises_sqlalchemys_error_and_the_connection_serves_on(app):
@@ -173,3 +224,34 @@ def test_a_connection_the_server_ended_is_invalidated_not_pooled_again():
     finally:
         engine.dispose()
         admin.dispose()
+
+
+@postgres_only
+@pytest.mark.parametrize("ending", ["commit", "nothing", "error"])
+def test_after_begin_the_connection_goes_back_as_it_came_and_is_not_replaced(ending):
+    """A STOP is a transaction on the webhook's own connection; whether it commits, stores
+    nothing (a replay: the pool rolls back) or fails, the pool's connection serves on, out of
+    autocommit, and is the same one (a reset attempted inside a transaction would raise and
+    throw it away)."""
+    engine = pg_engine(pool_size=1, max_overflow=0)
+    broken = driver_sql.DriverStatement(sa.text("SELECT no_such_column"))
+    try:
+        with suppress(DBAPIError), driver_sql.connect(engine, autocommit=True) as conn:
+            [own] = conn.execute(PID, {})
+            conn.begin()
+            conn.execute(PID, {})  # in a transaction now
+            if ending == "commit":
+                conn.commit()
+            elif ending == "error":
+                conn.execute(broken, {})
+        pooled = engine.raw_connection()
+        try:
+            assert pooled.driver_connection.autocommit is False
+            assert pooled.driver_connection.info.transaction_status.name == "IDLE"
+            cursor = pooled.cursor()
+            cursor.execute("SELECT pg_backend_pid()")
+            assert cursor.fetchone() == (own,)
+        finally:
+            pooled.close()
+    finally:
+        engine.dispose()

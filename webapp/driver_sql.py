@@ -52,7 +52,12 @@ class _Compiled:
         ]
         # Whether there is a row to fetch, known without asking the cursor (psycopg builds
         # its description's column objects each time it is asked). Textual SQL: ask.
-        self.returns_rows = True if columns else None
+        if columns:
+            self.returns_rows = True
+        elif compiled.isinsert or compiled.isupdate or compiled.isdelete:
+            self.returns_rows = bool(compiled.effective_returning)
+        else:
+            self.returns_rows = None
 
     def parameters(self, values: Mapping[str, Any]):
         processors = self.processors
@@ -99,6 +104,16 @@ class DriverConnection:
         self._pooled = pooled
         self._dialect = dialect
         self._cursor = pooled.cursor()
+        self._autocommit = False  # switched on by ``connect`` (a server), until ``begin``
+
+    @property
+    def autocommit(self) -> bool:
+        return self._autocommit
+
+    @autocommit.setter
+    def autocommit(self, on: bool) -> None:
+        _set_autocommit(self._pooled, self._dialect, on)
+        self._autocommit = on
 
     def execute(self, statement: DriverStatement, values: Mapping[str, Any]) -> tuple | None:
         """Run the statement; its first row, processed (None when it returns none)."""
@@ -119,6 +134,13 @@ class DriverConnection:
             ) from error
         return compiled.row(raw)
 
+    def begin(self) -> None:
+        """End autocommit: the statements from here on are one transaction, until ``commit``
+        (or the rollback of the pool, should anything fail first). SQLite needs nothing: it
+        begins a transaction at the first write and keeps it open until ``commit``."""
+        if self._autocommit:
+            self.autocommit = False
+
     def commit(self) -> None:
         try:
             self._pooled.commit()
@@ -135,9 +157,10 @@ def connect(engine: Engine, *, autocommit: bool = False) -> Iterator[DriverConne
     """A connection from ``engine``'s pool for ``DriverStatement``s, back to the pool after.
 
     ``autocommit`` (a server): each statement commits on its own, without the round trips of
-    BEGIN and COMMIT; the connection goes back to the pool as it came. SQLite needs nothing
-    for that: it begins no transaction to read, and a write is committed by ``commit``. A
-    transaction left open (an error before ``commit``) is rolled back by the pool.
+    BEGIN and COMMIT, until ``DriverConnection.begin`` starts a transaction; the connection
+    goes back to the pool as it came. SQLite needs nothing for that: it begins no transaction
+    to read, and a write is committed by ``commit``. A transaction left open (an error before
+    ``commit``) is rolled back by the pool.
     """
     dialect = engine.dialect
     try:
@@ -147,21 +170,20 @@ def connect(engine: Engine, *, autocommit: bool = False) -> Iterator[DriverConne
             None, None, error, dialect.loaded_dbapi.Error,
             connection_invalidated=dialect.is_disconnect(error, None, None), dialect=dialect,
         ) from error  # fmt: skip
-    switch = autocommit and dialect.name != "sqlite"
     try:
-        if switch:
-            _set_autocommit(pooled, engine.dialect, True)
-        connection = DriverConnection(pooled, engine.dialect)
+        connection = DriverConnection(pooled, dialect)
         try:
+            if autocommit and dialect.name != "sqlite":
+                connection.autocommit = True
             yield connection
         finally:
             connection.close()
+            # Back as it came (after ``begin`` it is off already: it may not change inside a
+            # transaction, which the pool's reset rolls back).
+            if connection.autocommit and pooled.is_valid:
+                connection.autocommit = False
     finally:
-        try:
-            if switch and pooled.is_valid:
-                _set_autocommit(pooled, engine.dialect, False)
-        finally:
-            pooled.close()
+        pooled.close()
 
 
 @contextmanager

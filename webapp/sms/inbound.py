@@ -12,10 +12,12 @@ allows (README, "SMS webhook under load"):
 - a text that changes nothing (HELP, STATUS, an unknown number, words we do not understand,
   a stopped number) is stored together with its reply in one ``INSERT`` and one commit, and
   the reply leaves only after that commit;
-- a text that changes something (STOP, START, CONFIRM, LANG, CAMERA, YES/NO) is stored, acted
-  on and marked answered in one transaction: its effects can never exist without it, and if
-  anything fails everything is rolled back and the webhook spools the text to disk, so the
-  import acts on it later, once;
+- a STOP or a START is stored with its reply and written to the consent ledger in one
+  transaction, on the same connection (its reply is known before acting);
+- a text that changes something else (CONFIRM, LANG, CAMERA, YES/NO) is stored, acted on and
+  marked answered in one transaction of the session, with the service functions' own writes;
+- either way its effects can never exist without it, and if anything fails everything is
+  rolled back and the webhook spools the text to disk, so the import acts on it later, once;
 - an emergency text (a keyword, or any text from a number in a live session) is committed on
   its own before the relay is even tried, so that no later failure can lose it (DESIGN.md).
 """
@@ -118,6 +120,20 @@ def handle(
             stored = _store(conn, sid, form, sender, source, command=command.name, reply=text)
             conn.commit()  # nothing to commit in autocommit; the INSERT's on SQLite
             return Handled(text, new=True) if stored is not None else _replay(conn, sid)
+        granted = _consent_change(sender, command)
+        if granted is not None and source == "webhook":
+            # STOP or START: the text, with its reply (known before acting), and its entry
+            # in the consent ledger, in one transaction of this connection.
+            reply = _consent_reply(granted, _locale(sender, command))
+            text = reply.render()
+            conn.begin()
+            stored = _store(conn, sid, form, sender, source, command=command.name, reply=text)
+            if stored is None:
+                return _replay(conn, sid)  # (the pool rolls the transaction back)
+            record_sms_consent(sender.phone, granted, channel="sms", user_id=sender.user_id,
+                               on=conn)  # fmt: skip
+            conn.commit()
+            return Handled(text, new=True)
 
     # Anything else is one transaction of the session: the text, what it changes, the texts
     # it queues and its reply are committed together. The text's own statements run on the
@@ -331,19 +347,36 @@ def act(
         )  # fmt: skip
         recorded = "emergency" if command.name == "emergency" else "relay"
         return Reply(template, language, command=recorded)
-    if command.name == "stop":
-        if sender.in_session:  # it keeps its meaning, and the dispatcher sees it too
-            from ..dispatch.relay import receive
+    if command.name == "stop" and sender.in_session:
+        # It keeps its meaning, and the dispatcher sees it too.
+        from ..dispatch.relay import receive
 
-            db.session.commit()
-            receive(sender.phone, body, message_id, user_id=user_id, locale=locale,
-                    opens=False, received_at=received_at)  # fmt: skip
+        db.session.commit()
+        receive(sender.phone, body, message_id, user_id=user_id, locale=locale,
+                opens=False, received_at=received_at)  # fmt: skip
         record_sms_consent(sender.phone, False, channel="sms", user_id=sender.user_id)
-        return Reply("stop_confirmation", locale)
-    if command.name == "start":
-        record_sms_consent(sender.phone, True, channel="sms", user_id=sender.user_id)
-        return Reply("start_confirmation", locale)
+        return _consent_reply(False, locale)
+    granted = _consent_change(sender, command)
+    if granted is not None:  # (from the spool; the webhook does this in ``handle``)
+        record_sms_consent(sender.phone, granted, channel="sms", user_id=sender.user_id)
+        return _consent_reply(granted, locale)
     return HANDLERS[command.name](db.session.get(User, sender.user_id), command)
+
+
+def _consent_change(sender: Sender, command: Command) -> bool | None:
+    """What a STOP (False) or START (True) writes to the consent ledger, when that is all it
+    does; None for any other text, and for one from a number in an emergency session, which
+    the relay sees first (``act``)."""
+    if sender.in_session:
+        return None
+    return _CONSENT_COMMANDS.get(command.name)
+
+
+_CONSENT_COMMANDS = {"stop": False, "start": True}
+
+
+def _consent_reply(granted: bool, locale: str) -> Reply:
+    return Reply("start_confirmation" if granted else "stop_confirmation", locale)
 
 
 def _status(user: User, command: Command) -> Reply:

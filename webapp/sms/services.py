@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
+from .. import driver_sql
 from ..extensions import db
 from ..models import ConsentRecord, OutboundMessage
 from ..models.types import utcnow
@@ -46,19 +47,47 @@ def sms_opted_out(phone: str) -> bool:
     return latest is False
 
 
-def record_sms_consent(phone: str, granted: bool, *, channel: str, user_id: int | None = None):
+def record_sms_consent(
+    phone: str,
+    granted: bool,
+    *,
+    channel: str,
+    user_id: int | None = None,
+    on: driver_sql.DriverConnection | None = None,
+) -> None:
     """Write a STOP (``granted=False``) or START to the consent ledger, in the session's
-    transaction. Does not commit.
+    transaction, or in that of ``on`` (the SMS webhook's own connection). Does not commit.
 
-    One ``INSERT`` on the session's connection, not an ORM object: the ledger is only ever
+    One ``INSERT`` on the driver's cursor, not an ORM object: the ledger is only ever
     appended to, and the ORM's flush was a tenth of an SMS webhook's time for a STOP."""
-    db.session.connection().execute(
-        _CONSENT_ENTRY,
-        {"user_id": user_id, "phone": phone, "granted": granted, "channel": channel},
+    values = {
+        "user_id": user_id,
+        "phone": phone,
+        "granted": granted,
+        "channel": channel,
+        "at": utcnow(),
+    }
+    if on is not None:
+        on.execute(_CONSENT_ENTRY, values)
+        return
+    with driver_sql.joined(db.session.connection()) as conn:
+        conn.execute(_CONSENT_ENTRY, values)
+
+
+_CONSENT_COLUMNS = ConsentRecord.__table__.c
+_CONSENT_ENTRY = driver_sql.DriverStatement(
+    insert(ConsentRecord.__table__)
+    .values(
+        user_id=bindparam("user_id"),
+        phone=bindparam("phone"),
+        kind="sms",
+        granted=bindparam("granted"),
+        version=SMS_CONSENT_VERSION,
+        channel=bindparam("channel"),
+        created_at=bindparam("at", type_=_CONSENT_COLUMNS.created_at.type),
     )
-
-
-_CONSENT_ENTRY = insert(ConsentRecord.__table__).values(kind="sms", version=SMS_CONSENT_VERSION)
+    .inline()  # no RETURNING of the new id, which nobody reads
+)
 
 
 def send_text(to: str, template: str, locale: str, **params: str) -> OutboundMessage:
