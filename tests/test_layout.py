@@ -104,6 +104,23 @@ def test_security_headers_on_every_response(client):
         assert "Strict-Transport-Security" not in headers  # plain HTTP here
 
 
+def test_pages_vary_by_cookie_and_keep_any_other_vary(client):
+    """A page reads the session (who is signed in), so a shared cache must keep one copy per
+    cookie; a ``Vary`` already set keeps its own names."""
+    from flask import Response
+
+    from webapp.security import vary_cookie
+
+    assert client.get("/").headers["Vary"] == "Cookie"
+    response = Response("", headers={"Vary": "Accept-Encoding"})
+    vary_cookie(response)
+    vary_cookie(response)
+    assert response.headers["Vary"] == "Accept-Encoding, Cookie"
+    fresh = Response("")
+    vary_cookie(fresh)
+    assert fresh.headers["Vary"] == "Cookie"
+
+
 def test_hsts_under_https(client):
     response = client.get("/", base_url="https://registry.example.gov")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")

@@ -47,9 +47,18 @@ class CookieSessions(SecureCookieSessionInterface):
     def save_session(self, app, session, response) -> None:
         if not session and not session.modified:  # Flask's own early return, made first
             if session.accessed:
-                response.vary.add("Cookie")
+                vary_cookie(response)
             return
         super().save_session(app, session, response)
+
+
+def vary_cookie(response) -> None:
+    """``Vary: Cookie``, as Flask adds it (``response.vary.add``), without parsing and
+    writing back a header that is not there yet (the common case, every SMS webhook)."""
+    if "Vary" in response.headers:
+        response.vary.add("Cookie")
+    else:
+        response.headers["Vary"] = "Cookie"
 
 
 def init_security(app: Flask) -> None:
