@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import logging
 import re
@@ -116,15 +118,28 @@ def parse_fields(body: str, fields: Fields) -> Fields:
 
 
 def signature_valid(token: str, url: str, fields: Fields, signature: str) -> bool:
-    """Twilio's check, quickest case first: the URL exactly as rebuilt (one HMAC). Only when
-    that fails does ``RequestValidator.validate`` try its variants (with and without the
-    port, and a body hash), so a valid request costs one HMAC instead of two."""
-    validator = RequestValidator(token)
-    if "bodySHA256" not in url:
-        expected = validator.compute_signature(url, fields)
-        if hmac.compare_digest(expected.encode(), signature.encode()):
-            return True
-    return validator.validate(url, fields, signature)
+    """Twilio's check, quickest case first: the URL exactly as rebuilt, one HMAC, computed
+    here as ``RequestValidator.compute_signature`` computes it (a test holds the two equal
+    on any form), without its per-field lookups. Only when that fails does
+    ``RequestValidator.validate`` try its variants (with and without the port, and a body
+    hash), so a valid request costs one HMAC instead of two."""
+    quick = "bodySHA256" not in url
+    if quick and hmac.compare_digest(twilio_signature(token, url, fields), signature.encode()):
+        return True
+    return RequestValidator(token).validate(url, fields, signature)
+
+
+def twilio_signature(token: str, url: str, fields: Fields) -> bytes:
+    """Twilio's HMAC-SHA1 signature (base64) of ``url`` followed by each field's name and
+    value, names sorted, a name's distinct values sorted."""
+    parts = [url]
+    for name in sorted(fields):
+        values = fields[name]
+        for value in sorted(set(values)) if len(values) > 1 else values:
+            parts.append(name)
+            parts.append(value)
+    digest = hmac.new(token.encode(), "".join(parts).encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest)
 
 
 # A reply is one message or none. The envelope is written here, byte for byte as twilio's
