@@ -121,6 +121,25 @@ def test_pages_vary_by_cookie_and_keep_any_other_vary(client):
     assert fresh.headers["Vary"] == "Cookie"
 
 
+def test_request_ids_are_distinct_and_differ_in_each_forked_worker(client):
+    import os
+
+    from webapp import security
+
+    ids = {client.get("/healthz").headers["X-Request-ID"] for _ in range(50)}
+    assert len(ids) == 50 and all(len(i) == 16 and int(i, 16) >= 0 for i in ids)
+    read, write = os.pipe()
+    pid = os.fork()  # as gunicorn starts its workers (with --preload, after the app)
+    if pid == 0:
+        os.write(write, f"{security._ids.getrandbits(64):016x}".encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    in_child = os.read(read, 64).decode()
+    os.close(read)
+    os.close(write)
+    assert in_child != f"{security._ids.getrandbits(64):016x}"
+
+
 def test_hsts_under_https(client):
     response = client.get("/", base_url="https://registry.example.gov")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
