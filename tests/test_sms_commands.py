@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from webapp.sms.commands import KEYWORDS, parse
 
@@ -48,3 +50,15 @@ def test_every_keyword_is_understood(command, locale, word):
     text = f"{word} 4821" if command in ("answer_yes", "answer_no") else word
     parsed = parse(text)
     assert parsed.name == command, (word, parsed)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_plain_ascii_is_normalised_as_any_text_is(text):
+    """Texts in plain ASCII take a quicker path; it must read them exactly as the general
+    one does (every ASCII character alone, and any mix)."""
+    from webapp.sms.commands import _normalise_unicode, normalise
+
+    for one in map(chr, range(128)):
+        assert normalise(one) == _normalise_unicode(one)
+    assert normalise(text) == _normalise_unicode(text)

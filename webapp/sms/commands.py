@@ -107,10 +107,17 @@ LANGUAGE_NAMES = {
 WHOLE_TEXT = {"help", "stop", "start", "status", "confirm", "camera_on", "camera_off"}
 WITH_CODE = {"answer_yes", "answer_no"}
 CODE = re.compile(r"^[A-Z0-9]{4,8}$")
+_NOT_KEPT_ASCII = re.compile(r"[^A-Za-z0-9#]")
 
 
 def normalise(text: str) -> str:
     """Upper case, no accents, punctuation as spaces, single spaces."""
+    if text.isascii():  # most texts: no accents, and only letters and digits kept (and "#")
+        return " ".join(_NOT_KEPT_ASCII.sub(" ", text).upper().split())
+    return _normalise_unicode(text)
+
+
+def _normalise_unicode(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     kept = []
     for ch in decomposed:
@@ -139,7 +146,7 @@ _GLUED = sorted((k for k in _KEYWORDS if not k.isascii() and " " not in k), key=
 
 def _unglue(words: list[str]) -> list[str]:
     first = words[0]
-    if first in _KEYWORDS:
+    if first in _KEYWORDS or first.isascii():  # (every glued keyword has a non-ASCII letter)
         return words
     for keyword in _GLUED:
         if first.startswith(keyword) and len(first) > len(keyword):
