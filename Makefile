@@ -83,7 +83,7 @@ test: $(STAMP) translations-compile chromium iptables lint ## Everything: lint, 
 bench: $(STAMP) translations-compile ## Print the benchmark figures
 	$(BIN)/python -m bench
 
-bench-sms: $(STAMP) ## SMS webhook load under gunicorn, SQLite and PostgreSQL (about 4 minutes)
+bench-sms: $(STAMP) ## SMS webhook load under gunicorn, SQLite and PostgreSQL (about 8 minutes)
 	$(BIN)/python -m bench.sms_load --db both
 
 bench-cameras: $(STAMP) ## Camera search over 1,000,000 registrations, SQLite and PostgreSQL (about 8 minutes)

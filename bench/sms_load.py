@@ -625,10 +625,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--seconds", type=float, default=60, help="paced phase length")
     parser.add_argument("--rate", type=float, default=50, help="paced requests per second")
-    parser.add_argument("--full-seconds", type=float, default=15, help="full-speed phase length")
+    parser.add_argument("--full-seconds", type=float, default=60, help="full-speed phase length")
     parser.add_argument("--clients", type=int, default=16, help="full-speed concurrent clients")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="alternating full-speed rounds (ours, bare)"
+        "--rounds", type=int, default=6, help="alternating full-speed rounds (ours, bare)"
     )
     parser.add_argument(
         "--pg-url",
