@@ -406,6 +406,30 @@ def load_average() -> str:
         return "n/a"
 
 
+def cpu_times() -> tuple[int, int]:
+    """(idle, total) jiffies of all CPUs since boot, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[3] + fields[4], sum(fields)  # idle + iowait
+
+
+def settle(idle_wanted: float = 0.9, at_most: float = 60.0) -> str:
+    """Wait (up to ``at_most`` seconds) until the CPUs were idle for ``idle_wanted`` of a
+    second: what the previous database's run left (its server's autovacuum, WAL checkpoints,
+    processes still exiting) would otherwise land on the next one's paced phase."""
+    if not Path("/proc/stat").exists():
+        return "n/a"
+    start = time.monotonic()
+    idle = 0.0
+    while time.monotonic() - start < at_most:
+        idle0, total0 = cpu_times()
+        time.sleep(1.0)
+        idle1, total1 = cpu_times()
+        idle = (idle1 - idle0) / max(1, total1 - total0)
+        if idle >= idle_wanted:
+            break
+    return f"{time.monotonic() - start:.0f} s, then {idle:.0%} idle"
+
+
 def app_environment(database_url: str, port: int, spool: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in Settings.__dataclass_fields__}
     env.update(
@@ -468,7 +492,8 @@ def stop(server: Server) -> None:
 
 def log_problems(path: Path) -> list[str]:
     lines = path.read_text(errors="replace").splitlines()
-    return [ln for ln in lines if "Traceback" in ln or "[ERROR]" in ln or "WARNING" in ln]
+    marks = ("Traceback", "[ERROR]", " ERROR ", "WARNING")
+    return [ln for ln in lines if any(mark in ln for mark in marks)]
 
 
 # -- one database -----------------------------------------------------------------------------
@@ -483,13 +508,7 @@ def run_database(kind: str, args: argparse.Namespace, tmp: Path) -> bool:
         database_url = fresh_postgres(args.pg_url, args.pg_db)
     port, bare_port = free_port(), free_port()
     env = app_environment(database_url, port, spool)
-    migrated = subprocess.run(
-        [tool("flask"), "--app", "wsgi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    migrated = flask_command(env, "db", "upgrade")
     if migrated.returncode != 0:
         raise RuntimeError(f"flask --app wsgi db upgrade failed:\n{migrated.stderr[-3000:]}")
     engine = sa.create_engine(normalise_database_url(database_url))
@@ -505,7 +524,7 @@ def run_database(kind: str, args: argparse.Namespace, tmp: Path) -> bool:
         stop(ours)
         raise
     try:
-        return exercise(ours, bare, engine, spool, args)
+        return exercise(ours, bare, engine, lambda: import_spool(env, spool), args)
     finally:
         print(f"  load average after: {load_average()}")
         stop(ours)
@@ -516,7 +535,26 @@ def run_database(kind: str, args: argparse.Namespace, tmp: Path) -> bool:
             print(f"  server log: {len(problems)} warning/error lines, e.g. {problems[0][:160]}")
 
 
-def exercise(ours: Server, bare: Server, engine, spool: Path, args: argparse.Namespace) -> bool:
+def flask_command(env: dict, *args: str) -> subprocess.CompletedProcess:
+    """``flask --app wsgi *args``, as an operator runs it, against the app's database."""
+    return subprocess.run([tool("flask"), "--app", "wsgi", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True)  # fmt: skip
+
+
+def import_spool(env: dict, spool: Path) -> tuple[int, int, int]:
+    """(spooled, imported, left): the texts the app spooled instead of storing (it answered
+    them safely, in time, when the database did not), imported by the command an operator
+    runs once the database is back, as they would be."""
+    spooled = len(list(spool.glob("*.json"))) if spool.exists() else 0
+    imported = 0
+    if spooled:
+        done = flask_command(env, "sms", "import-spool")
+        found = re.search(r"Imported (\d+)", done.stdout)
+        imported = int(found.group(1)) if found else 0
+    return spooled, imported, len(list(spool.glob("*.json"))) if spool.exists() else 0
+
+
+def exercise(ours: Server, bare: Server, engine, import_spool, args: argparse.Namespace) -> bool:
     sent: list[Result] = []  # every request to our app, for the row accounting
 
     header = (
@@ -530,6 +568,7 @@ def exercise(ours: Server, bare: Server, engine, spool: Path, args: argparse.Nam
         if server is ours:
             sent += warm
 
+    print(f"  (waited for the machine to settle: {settle()})")
     paced_s = measured(ours, paced, args.rate, args.seconds)
     sent += paced_s["results"]
     print_row(f"(a) paced {args.rate:g}/s, {args.seconds:g} s", paced_s)
@@ -540,7 +579,9 @@ def exercise(ours: Server, bare: Server, engine, spool: Path, args: argparse.Nam
     print_row(f"(b) full speed, bare x{args.clients}", bare_s)
     ratio = ours_s["rps"] / bare_s["rps"] if bare_s["rps"] else 0.0
 
-    # Integrity: what was answered 200 against what the database holds.
+    # Integrity: what was answered 200 against what the database holds, once the texts that
+    # were spooled (if any) are imported.
+    spooled, imported, left = import_spool()
     answered = {r.webhook.sid for r in sent if r.status == 200}
     with engine.connect() as conn:
         rows, distinct = conn.execute(
@@ -553,7 +594,6 @@ def exercise(ours: Server, bare: Server, engine, spool: Path, args: argparse.Nam
                 "GROUP BY command ORDER BY count(*) DESC"
             )
         ).all()
-    spooled = len(list(spool.glob("*.json"))) if spool.exists() else 0
     answered_200 = sum(r.status == 200 for r in sent)
 
     # Replays: Twilio retries with the same MessageSid; nothing new may be stored.
@@ -569,6 +609,7 @@ def exercise(ours: Server, bare: Server, engine, spool: Path, args: argparse.Nam
 
     checks = {
         "200s == rows": answered_200 == rows and answered == stored,
+        "spool imported": imported == spooled and left == 0,
         "no duplicates": distinct == rows,
         "replay adds no row": rows_after == rows,
         "replay same reply": replay_ok == same_reply == REPLAYS,
@@ -579,7 +620,8 @@ def exercise(ours: Server, bare: Server, engine, spool: Path, args: argparse.Nam
     )
     print(
         f"  inbound_messages rows: {rows}, distinct message_sid: {distinct}, "
-        f"spooled to disk: {spooled}"
+        f"spooled to disk: {spooled} (answered safely, in time, instead; imported after the "
+        f"load: {imported}, left: {left})"
     )
     print(
         "  commands stored (with a reply): "

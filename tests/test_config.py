@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -75,9 +76,8 @@ def test_the_auth_token_is_not_in_the_settings_repr():
     assert settings.sms_backend == "twilio"
 
 
-def test_the_wsgi_entry_point_freezes_what_start_up_built(tmp_path):
-    """gunicorn's workers import ``wsgi``: the app's long-lived objects are kept out of the
-    garbage collector's full scans (``gc.freeze``), which paused a worker for about 0.1 s."""
+def run_wsgi(tmp_path, code: str, **env_values: str):
+    """``code`` in a new interpreter that imports ``wsgi`` as gunicorn's workers do."""
     import subprocess
     import sys
     from pathlib import Path
@@ -91,8 +91,38 @@ def test_the_wsgi_entry_point_freezes_what_start_up_built(tmp_path):
         "SECRET_KEY": "x" * 64,
         "ENCRYPTION_KEYS": generate_key(),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        **env_values,
     }
-    code = "import gc, wsgi; print(gc.get_freeze_count())"
-    result = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, check=True,
-                            capture_output=True, text=True)  # fmt: skip
+    return subprocess.run([sys.executable, "-c", code], cwd=root, env=env, check=True,
+                          capture_output=True, text=True)  # fmt: skip
+
+
+def test_the_wsgi_entry_point_freezes_what_start_up_built(tmp_path):
+    """gunicorn's workers import ``wsgi``: the app's long-lived objects are kept out of the
+    garbage collector's full scans (``gc.freeze``), which paused a worker for about 0.1 s."""
+    result = run_wsgi(tmp_path, "import gc, wsgi; print(gc.get_freeze_count())")
     assert int(result.stdout) > 10_000
+
+
+def test_the_apps_log_goes_to_stderr_with_time_and_level(tmp_path):
+    """Under gunicorn nothing configures logging: the app's records must still be written,
+    each with its level, down to ``LOG_LEVEL`` (Python alone drops INFO and prints the rest
+    bare)."""
+    code = (
+        "import logging, wsgi; log = logging.getLogger('webapp.sms.spool');"
+        "log.debug('not at this level'); log.info('imported 3'); log.error('spooled')"
+    )
+    lines = run_wsgi(tmp_path, code, LOG_LEVEL="info").stderr.splitlines()
+    assert [line.split("] ", 1)[1] for line in lines] == [
+        "INFO webapp.sms.spool: imported 3",
+        "ERROR webapp.sms.spool: spooled",
+    ]
+    assert all(re.match(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] ", line) for line in lines)
+
+    # A process that configured logging itself (a command, an operator's dictConfig) keeps
+    # its own handlers: the app adds none.
+    code = (
+        "import logging, sys; logging.basicConfig(stream=sys.stderr, format='%(message)s');"
+        "import wsgi; logging.getLogger('webapp.x').warning('once')"
+    )
+    assert run_wsgi(tmp_path, code).stderr.splitlines() == ["once"]

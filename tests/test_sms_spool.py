@@ -41,7 +41,7 @@ def unreachable_database(request, tmp_path) -> str:
 
 
 def test_an_outage_spools_the_text_and_the_import_acts_on_it_once(
-    make_app, make_user, tmp_path, unreachable_database
+    make_app, make_user, tmp_path, unreachable_database, caplog
 ):
     spool = tmp_path / "spool"
     user = make_user(locale="es")
@@ -58,6 +58,13 @@ def test_an_outage_spools_the_text_and_the_import_acts_on_it_once(
     )
     files = list(spool.glob("*.json"))
     assert [f.name for f in files] == [f"{sid}.json"]
+    # The log says which text was spooled and why (the error's class and the driver's first
+    # line), never its words or its number.
+    spooled = [r for r in caplog.records if "spooled" in r.getMessage()]
+    assert [r.levelname for r in spooled] == ["ERROR"]
+    said = f"text {sid} could not be handled now; spooled (OperationalError: "
+    assert spooled[0].getMessage().startswith(said)
+    assert user.phone not in caplog.text and "ALTO" not in caplog.text
     assert json.loads(files[0].read_text())["form"]["Body"] == "ALTO"
 
     # Twilio retried during the outage: the same message is spooled once more.

@@ -41,9 +41,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
+LOG_FORMAT = "[%(asctime)s] %(levelname)s %(name)s: %(message)s"
+
+
 def configure_logging(app: Flask) -> None:
+    """The ``webapp`` loggers at ``LOG_LEVEL``, written to stderr (gunicorn's and the
+    container's log) with their time and level, unless the process configured logging itself
+    (then their records go where it says). Without a handler, Python would drop every record
+    under WARNING and print the rest bare, with neither."""
     level = getattr(logging, app.config["LOG_LEVEL"].upper(), logging.INFO)
-    logging.getLogger("webapp").setLevel(level)
+    logger = logging.getLogger("webapp")
+    logger.setLevel(level)
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        logger.addHandler(handler)
 
 
 def register_extensions(app: Flask) -> None:

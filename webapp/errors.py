@@ -7,6 +7,7 @@ import logging
 from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -62,3 +63,15 @@ def init_errors(app: Flask) -> None:
         return render_error(500)
 
     app.register_error_handler(InternalServerError, lambda e: render_error(500))
+
+
+def log_failure(logger: logging.Logger, what: str, error: Exception) -> None:
+    """Log a failure without the words or the number: a database error's text quotes the
+    statement's parameters and can quote a failing row, so of those only the driver's first
+    line; other errors (bugs) with their traceback."""
+    if isinstance(error, SQLAlchemyError):
+        orig = getattr(error, "orig", None)
+        first = str(orig).splitlines()[0][:200] if orig is not None and str(orig) else ""
+        logger.error("%s (%s%s)", what, type(error).__name__, f": {first}" if first else "")
+    else:
+        logger.error("%s", what, exc_info=error)

@@ -130,8 +130,7 @@ def handle(
             stored = _store(conn, sid, form, sender, source, command=command.name, reply=text)
             if stored is None:
                 return _replay(conn, sid)  # (the pool rolls the transaction back)
-            record_sms_consent(sender.phone, granted, channel="sms", user_id=sender.user_id,
-                               on=conn)  # fmt: skip
+            _change_consent(sender, granted, on=conn)
             conn.commit()
             return Handled(text, new=True)
 
@@ -354,11 +353,11 @@ def act(
         db.session.commit()
         receive(sender.phone, body, message_id, user_id=user_id, locale=locale,
                 opens=False, received_at=received_at)  # fmt: skip
-        record_sms_consent(sender.phone, False, channel="sms", user_id=sender.user_id)
+        _change_consent(sender, False)
         return _consent_reply(False, locale)
     granted = _consent_change(sender, command)
     if granted is not None:  # (from the spool; the webhook does this in ``handle``)
-        record_sms_consent(sender.phone, granted, channel="sms", user_id=sender.user_id)
+        _change_consent(sender, granted)
         return _consent_reply(granted, locale)
     return HANDLERS[command.name](db.session.get(User, sender.user_id), command)
 
@@ -373,6 +372,14 @@ def _consent_change(sender: Sender, command: Command) -> bool | None:
 
 
 _CONSENT_COMMANDS = {"stop": False, "start": True}
+
+
+def _change_consent(
+    sender: Sender, granted: bool, *, on: driver_sql.DriverConnection | None = None
+) -> None:
+    """All that a STOP (``granted`` False) or START changes, wherever it is acted on: the
+    webhook's own transaction (``on``), or the session's (the spool, an emergency session)."""
+    record_sms_consent(sender.phone, granted, channel="sms", user_id=sender.user_id, on=on)
 
 
 def _consent_reply(granted: bool, locale: str) -> Reply:

@@ -12,10 +12,10 @@ from urllib.parse import unquote_plus
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, abort, current_app, request
-from sqlalchemy.exc import SQLAlchemyError
 from twilio.request_validator import RequestValidator
 
 from .. import db_watch
+from ..errors import log_failure
 from ..extensions import csrf, db, limiter
 from . import spool, texts
 from .commands import parse
@@ -168,10 +168,9 @@ def inbound(fields: Fields):
         return twiml(reply)
     except Exception as error:  # whatever broke, the texter gets a safe answer
         # The database is down (or a bug): keep the text on disk and still answer, safely.
-        if not isinstance(error, SQLAlchemyError):
-            log.exception("inbound text could not be handled")
         db.session.rollback()
-        spool.write(form)
+        path = spool.write(form)
+        log_failure(log, f"text {path.stem} could not be handled now; spooled", error)
         command = parse(form.get("Body", ""))
         locale = command.locale or current_app.config["DEFAULT_LOCALE"]
         safe = "emergency_failed" if command.name == "emergency" else "service_unavailable"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from ..errors import log_failure
 from ..models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,6 @@ def write(form: dict[str, str]) -> Path:
         os.fsync(dir_fd)  # the rename itself survives a power cut
     finally:
         os.close(dir_fd)
-    log.warning("text %s could not be handled now (database unavailable or failing): spooled", sid)
     return final
 
 
@@ -56,7 +56,6 @@ def import_all() -> int:
     A file is deleted only once its text is committed (or was already there); a text that
     fails is logged, kept for the next import, and does not hold up the others.
     """
-    from ..dispatch.relay.texter import log_failure
     from ..extensions import db
     from .inbound import handle
 

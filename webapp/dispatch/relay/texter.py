@@ -8,8 +8,8 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import SQLAlchemyError
 
+from ...errors import log_failure  # (re-exported: the relay's steps use it)
 from ...extensions import db
 from ...models import EmergencyMessage, EmergencySession, SessionStatus
 from ...models.types import utcnow
@@ -86,18 +86,6 @@ def receive(
             error,
         )
         return "emergency_failed", locale
-
-
-def log_failure(logger: logging.Logger, what: str, error: Exception) -> None:
-    """Log a failure without the words or the number: a database error's text quotes the
-    statement's parameters and can quote a failing row, so of those only the driver's first
-    line; other errors (bugs) with their traceback."""
-    if isinstance(error, SQLAlchemyError):
-        orig = getattr(error, "orig", None)
-        first = str(orig).splitlines()[0][:200] if orig is not None and str(orig) else ""
-        logger.error("%s (%s%s)", what, type(error).__name__, f": {first}" if first else "")
-    else:
-        logger.error("%s", what, exc_info=error)
 
 
 def lock_phone(phone: str) -> None:
