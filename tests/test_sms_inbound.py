@@ -429,6 +429,38 @@ def test_confirm_by_text_calls_the_same_service_as_the_web(sms_app, client, make
     )
 
 
+def test_status_reads_no_private_field_of_the_profile(sms_app, client, make_user):
+    """A STATUS needs the profile's state only: its notes and health fields are not read
+    (nor decrypted) to answer it."""
+    from sqlalchemy import event
+
+    user = make_user()
+    web = sms_app.test_client()
+    sign_in(web, user.phone)
+    fill_home(web, access_notes="Key under the mat", hazards="Oxygen tanks")
+    submit(web, "/profile/sharing", {"share_with_911": "y"})
+    text(client, user.phone, "CONFIRM")
+    private = [c.name for c in Profile.__table__.columns if "Encrypted" in type(c.type).__name__]
+    assert {"access_notes", "hazards", "notes"} <= set(private)
+    statements = []
+    with sms_app.app_context():
+        engine = db.engine
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        _, reply = text(client, user.phone, "STATUS")
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+
+    assert "active" in reply
+    read_profile = [s for s in statements if "FROM profiles" in s]
+    assert read_profile, statements
+    assert not [c for c in private for s in read_profile if f"profiles.{c}" in s]
+
+
 def test_unknown_numbers_get_help_and_a_pointer_to_sign_up(sms_app, client):
     for body, locale in (("STATUS", "en"), ("ayuda", "es"), ("hello", "en"), ("状态", "zh_Hans")):
         _, reply = text(client, "+13125550199", body)

@@ -33,6 +33,7 @@ from flask import current_app
 from flask_babel import force_locale, format_date
 from sqlalchemy import bindparam, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import load_only
 
 from .. import driver_sql
 from ..extensions import db
@@ -389,7 +390,11 @@ def _consent_reply(granted: bool, locale: str) -> Reply:
 def _status(user: User, command: Command) -> Reply:
     from ..profiles.freshness import freshness
 
-    profile = db.session.scalar(select(Profile).where(Profile.user_id == user.id))
+    # Only what freshness reads: the profile's notes and health fields are never loaded (so
+    # never decrypted) to answer a STATUS; reading any other field raises.
+    profile = db.session.scalar(
+        select(Profile).where(Profile.user_id == user.id).options(_STATUS_FIELDS)
+    )
     fresh = freshness(profile)
     with force_locale(user.locale):
         state_key = "none" if profile is None else fresh.state
@@ -399,6 +404,13 @@ def _status(user: User, command: Command) -> Reply:
         camera = str(texts.CAMERA_STATES[_camera_state(user)])
     language = BY_CODE[user.locale].name
     return Reply("status", user.locale, {"state": state, "camera": camera, "language": language})
+
+
+_STATUS_FIELDS = load_only(
+    Profile.share_with_911, Profile.confirmed_at,
+    Profile.street, Profile.city, Profile.state, Profile.zip_code,  # (has_address)
+    raiseload=True,
+)  # fmt: skip
 
 
 def _camera_state(user: User) -> str:
