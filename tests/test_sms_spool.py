@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from webapp import db_watch
 from webapp.extensions import db
-from webapp.models import ConsentRecord, InboundMessage
+from webapp.models import ConsentRecord, InboundMessage, Profile
 
 from .conftest import PG_URL, texts_to
 from .db_faults import inserts_refused
@@ -311,3 +311,34 @@ def test_an_emergency_text_from_the_spool_is_filed_when_it_arrived_and_escalates
         assert escalated.exit_code == 0, escalated.output
     templates = [t.template for t in texts_to(up, user.phone)]
     assert templates[-1] == "emergency_unanswered"
+
+
+def test_a_status_and_then_a_confirm_import_in_one_go(make_app, make_user, tmp_path):
+    """The import acts on every spooled text in one session: a STATUS, which loads only the
+    profile's state fields, must not stop a later text from the same number from reading the
+    rest of the profile (CONFIRM checks it is complete)."""
+    from .conftest import sign_in, submit
+    from .test_profiles import HOME, fill_home
+
+    spool = tmp_path / "spool"
+    app = make_app(**twilio_config(SMS_SPOOL_DIR=str(spool)))
+    user = make_user()
+    web = app.test_client()
+    sign_in(web, user.phone)
+    fill_home(web)
+    submit(web, "/profile/sharing", {"share_with_911": "y"})
+    spool.mkdir()
+    for n, body in enumerate(["STATUS", "CONFIRM"]):
+        sid = f"SM{n:032d}"
+        record = {"form": sms_params(user.phone, body, sid),
+                  "spooled_at": f"2026-11-22T05:00:0{n}+00:00"}  # fmt: skip
+        (spool / f"{sid}.json").write_text(json.dumps(record))
+
+    from webapp.sms.spool import import_all
+
+    with app.app_context():  # one session for the import and the reads after it
+        assert import_all() == 2
+        profile = db.session.scalar(select(Profile).where(Profile.user_id == user.id))
+        assert profile.confirmed_at is not None
+        assert profile.access_notes == HOME["access_notes"]  # (not held back by STATUS)
+    assert [t.template for t in texts_to(app, user.phone)] == ["status", "confirmed"]
