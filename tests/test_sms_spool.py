@@ -23,6 +23,7 @@ from .conftest import PG_URL, texts_to
 from .db_faults import inserts_refused
 from .sms_helpers import sms_params, text, twilio_config
 from .test_sms_inbound import reply_in
+from .test_sqlite_writers import other_worker_writing
 
 
 def closed_port() -> int:
@@ -140,17 +141,28 @@ def texts_table_locked(app):
 
 
 @pytest.mark.parametrize("body", ["AYUDA", "ALTO"])  # stored with its reply; stored and acted on
+@pytest.mark.parametrize(
+    "held",
+    [
+        texts_table_locked,
+        pytest.param(  # webapp/sqlite_writers.py
+            other_worker_writing,
+            marks=pytest.mark.skipif(bool(PG_URL), reason="SQLite's writers take turns"),
+        ),
+    ],
+)
 def test_a_table_locked_elsewhere_is_an_outage_too_answered_in_time_and_spooled(
-    make_app, make_user, tmp_path, body
+    make_app, make_user, tmp_path, body, held
 ):
-    """A migration, a long command or a stuck transaction holds a lock the text needs: the
-    webhook does not wait for it (PostgreSQL's lock_timeout; on SQLite, the webhook's
-    deadline shortens the busy timeout); it answers safely within 2 s, and the import acts
+    """A migration, a long command or a stuck transaction holds a lock the text needs (or,
+    on SQLite, another worker keeps its writer's turn): the webhook does not wait for it
+    (PostgreSQL's lock_timeout; on SQLite, the webhook's deadline bounds the wait for its
+    turn and shortens the busy timeout); it answers safely within 2 s, and the import acts
     on the text later."""
     spool = tmp_path / "spool"
     app = make_app(**twilio_config(SMS_SPOOL_DIR=str(spool)))
     user = make_user(locale="es")
-    with texts_table_locked(app):
+    with held(app):
         started = time.monotonic()
         status, reply = text(app.test_client(), user.phone, body, sid="SM" + "d" * 32)
         elapsed = time.monotonic() - started

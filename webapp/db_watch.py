@@ -247,18 +247,31 @@ def _bound_sqlite_waits(engine: Engine) -> None:
 
     @event.listens_for(engine, "checkout")
     def bound_waits(dbapi_connection, connection_record, connection_proxy) -> None:
-        info = connection_record.info
-        if "busy_timeout" not in info:  # as pysqlite set it when it made the connection
-            info["busy_timeout"] = dbapi_connection.execute("PRAGMA busy_timeout").fetchone()[0]
-            info["busy_timeout_now"] = info["busy_timeout"]
-        deadline = _current.get()
-        wanted = info["busy_timeout"]
-        if deadline is not None:
-            left = max(0, (deadline.at - time.monotonic()) * 1000)
-            wanted = min(wanted, int(left // BUSY_TIMEOUT_STEP) * BUSY_TIMEOUT_STEP)
-        if info["busy_timeout_now"] != wanted:
-            dbapi_connection.execute(f"PRAGMA busy_timeout = {wanted}")
-            info["busy_timeout_now"] = wanted
+        bound_sqlite_wait(dbapi_connection, connection_record.info)
+
+
+def bound_sqlite_wait(dbapi_connection, info: dict) -> None:
+    """Set a SQLite connection's busy timeout (``info``: its pool record's) to the time left
+    of the current deadline, else back to what pysqlite set; on checkout, and again after a
+    wait for the writers' turn (``webapp/sqlite_writers.py``)."""
+    if "busy_timeout" not in info:  # as pysqlite set it when it made the connection
+        info["busy_timeout"] = dbapi_connection.execute("PRAGMA busy_timeout").fetchone()[0]
+        info["busy_timeout_now"] = info["busy_timeout"]
+    wanted = info["busy_timeout"]
+    left = time_left()
+    if left is not None:
+        wanted = min(wanted, int(left * 1000 // BUSY_TIMEOUT_STEP) * BUSY_TIMEOUT_STEP)
+    if info["busy_timeout_now"] != wanted:
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {wanted}")
+        info["busy_timeout_now"] = wanted
+
+
+def time_left() -> float | None:
+    """Seconds left of the current deadline (``within``; never below 0), or None outside one."""
+    deadline = _current.get()
+    if deadline is None:
+        return None
+    return max(0.0, deadline.at - time.monotonic())
 
 
 def _start_watchdog() -> None:

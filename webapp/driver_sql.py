@@ -17,12 +17,14 @@ connection the error shows to be lost is invalidated, as SQLAlchemy does.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
+
+from . import sqlite_writers
 
 
 class _Compiled:
@@ -100,9 +102,10 @@ class DriverStatement:
 class DriverConnection:
     """A pooled connection's cursor, for ``DriverStatement``s."""
 
-    def __init__(self, pooled, dialect: Dialect):
+    def __init__(self, pooled, engine: Engine):
         self._pooled = pooled
-        self._dialect = dialect
+        self._engine = engine
+        self._dialect = engine.dialect
         self._cursor = pooled.cursor()
         self._autocommit = False  # switched on by ``connect`` (a server), until ``begin``
 
@@ -133,6 +136,11 @@ class DriverConnection:
                 error, self._pooled, self._dialect, compiled.sql, params, cursor
             ) from error
         return compiled.row(raw)
+
+    def writer_turn(self) -> AbstractContextManager[None]:
+        """Around a write and its commit: on SQLite, wait for this app's other queued writers
+        first (``webapp/sqlite_writers.py``); elsewhere nothing."""
+        return sqlite_writers.turn(self._engine, self._pooled)
 
     def begin(self) -> None:
         """End autocommit: the statements from here on are one transaction, until ``commit``
@@ -171,7 +179,7 @@ def connect(engine: Engine, *, autocommit: bool = False) -> Iterator[DriverConne
             connection_invalidated=dialect.is_disconnect(error, None, None), dialect=dialect,
         ) from error  # fmt: skip
     try:
-        connection = DriverConnection(pooled, dialect)
+        connection = DriverConnection(pooled, engine)
         try:
             if autocommit and dialect.name != "sqlite":
                 connection.autocommit = True
@@ -190,7 +198,7 @@ def connect(engine: Engine, *, autocommit: bool = False) -> Iterator[DriverConne
 def joined(connection: Connection) -> Iterator[DriverConnection]:
     """The driver's cursor on an SQLAlchemy ``connection`` (a session's, say), inside its
     transaction: what runs here is committed or rolled back with the rest of it."""
-    driver = DriverConnection(connection.connection, connection.dialect)
+    driver = DriverConnection(connection.connection, connection.engine)
     try:
         yield driver
     finally:

@@ -118,8 +118,9 @@ def handle(
         reply = answer(sender, command)
         if reply is not None and source == "webhook":
             text = reply.render()
-            stored = _store(conn, sid, form, sender, source, command=command.name, reply=text)
-            conn.commit()  # nothing to commit in autocommit; the INSERT's on SQLite
+            with conn.writer_turn():
+                stored = _store(conn, sid, form, sender, source, command=command.name, reply=text)
+                conn.commit()  # nothing to commit in autocommit; the INSERT's on SQLite
             return Handled(text, new=True) if stored is not None else _replay(conn, sid)
         granted = _consent_change(sender, command)
         if granted is not None and source == "webhook":
@@ -128,12 +129,12 @@ def handle(
             reply = _consent_reply(granted, _locale(sender, command))
             text = reply.render()
             conn.begin()
-            stored = _store(conn, sid, form, sender, source, command=command.name, reply=text)
-            if stored is None:
-                return _replay(conn, sid)  # (the pool rolls the transaction back)
-            _change_consent(sender, granted, on=conn)
-            conn.commit()
-            return Handled(text, new=True)
+            with conn.writer_turn():
+                stored = _store(conn, sid, form, sender, source, command=command.name, reply=text)
+                if stored is not None:
+                    _change_consent(sender, granted, on=conn)
+                conn.commit()  # (a replay's INSERT did nothing: nothing to commit)
+            return Handled(text, new=True) if stored is not None else _replay(conn, sid)
 
     # Anything else is one transaction of the session: the text, what it changes, the texts
     # it queues and its reply are committed together. The text's own statements run on the
