@@ -6,7 +6,7 @@ lets one test check every text, in every locale, against the SMS segment budget.
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
@@ -199,23 +199,26 @@ LONGEST_PARAMS = {
 }
 
 
-def site() -> str:
-    """The site's address as people type it (no scheme)."""
-    base = current_app.config["PUBLIC_BASE_URL"] or "http://127.0.0.1:5000"
+def site(app: Flask | None = None) -> str:
+    """The site's address as people type it (no scheme), of ``app`` (the current app's)."""
+    config = (app or current_app).config
+    base = config["PUBLIC_BASE_URL"] or "http://127.0.0.1:5000"
     return base.split("://", 1)[-1].rstrip("/")
 
 
 def render(template: str, locale: str, **params: str) -> str:
-    params.setdefault("program", current_app.config["PROGRAM_NAME"])
-    params.setdefault("site", site())
-    return translated(template, locale) % params
+    app = current_app._get_current_object()  # once: each use of the proxy costs a microsecond
+    params.setdefault("program", app.config["PROGRAM_NAME"])
+    params.setdefault("site", site(app))
+    return translated(template, locale, app) % params
 
 
-def translated(template: str, locale: str) -> str:
+def translated(template: str, locale: str, app: Flask | None = None) -> str:
     """``TEXTS[template]`` in ``locale``, its placeholders unfilled. Looked up once per app
-    and shipped locale (the catalogs do not change while the app runs): the SMS webhook
-    renders a reply on every request, and ``force_locale`` each time cost about 4 % of it."""
-    cache = current_app.extensions.setdefault("sms_texts", {})
+    (``app``: the current app's) and shipped locale (the catalogs do not change while the app
+    runs): the SMS webhook renders a reply on every request, and ``force_locale`` each time
+    cost about 4 % of it."""
+    cache = (app or current_app).extensions.setdefault("sms_texts", {})
     try:
         return cache[template, locale]
     except KeyError:
