@@ -54,6 +54,23 @@ def inserts_refused(app, table: str, *, phone: str | None = None):
             db.session.commit()
 
 
+PEER_TIMEOUT_MS = 1000
+
+
+def _notice_a_dead_peer(sock: socket.socket) -> None:
+    """Give up on a peer that stops acknowledging, as a server with PostgreSQL's
+    ``tcp_user_timeout`` and short ``tcp_keepalives_*`` would. While packets are dropped, an
+    app's connection gives up (its own ``tcp_user_timeout``) and its end is closed without a
+    word reaching the proxy; without this, the proxy's end, and the server connection behind
+    it, stayed open until the proxy's next retransmission happened to get the peer's reset,
+    seconds later and at a time set by the back-off (the leak guard saw it now and then)."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, PEER_TIMEOUT_MS)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, 3)
+
+
 class TcpProxy:
     """A TCP forwarder from a port of its own to the database server: a path to the server
     that ``unanswered`` can cut, or ``stalled`` freeze, without touching the other tests'
@@ -72,6 +89,7 @@ class TcpProxy:
         while True:
             try:
                 client, _ = self.listener.accept()
+                _notice_a_dead_peer(client)
                 self.sockets.append(client)
                 self.flowing.wait()
                 upstream = socket.create_connection(self.target)

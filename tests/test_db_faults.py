@@ -1,16 +1,20 @@
-"""The fault helpers themselves: ``unanswered`` cleans up after killed runs, and only them."""
+"""The fault helpers themselves: ``unanswered`` cleans up after killed runs, and only them;
+``TcpProxy`` lets go of the server connection behind a client that gave up during a cut."""
 
 from __future__ import annotations
 
 import os
+import select
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
-from .db_faults import RULE_TAG, iptables_missing, unanswered
+from .db_faults import RULE_TAG, TcpProxy, iptables_missing, unanswered
 
 IPTABLES = shutil.which("iptables") or "/usr/sbin/iptables"
 
@@ -26,13 +30,17 @@ def add_rule(port: int, comment: str) -> None:
                     "-m", "comment", "--comment", comment, "-j", "DROP"], check=True)  # fmt: skip
 
 
-def test_rules_of_a_killed_run_are_removed_and_those_of_a_running_worker_kept():
-    """pytest-xdist runs fault tests in two processes at once: one process's clean-up must
-    not take away the rules of the other's fault while it lasts."""
+def needs_iptables() -> None:
     if reason := iptables_missing():
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
+
+
+def test_rules_of_a_killed_run_are_removed_and_those_of_a_running_worker_kept():
+    """pytest-xdist runs fault tests in two processes at once: one process's clean-up must
+    not take away the rules of the other's fault while it lasts."""
+    needs_iptables()
     ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                            check=True, capture_output=True, text=True)  # fmt: skip
     dead_pid = int(ended.stdout)
@@ -55,3 +63,34 @@ def test_rules_of_a_killed_run_are_removed_and_those_of_a_running_worker_kept():
     assert any(f"{RULE_TAG}:{running.pid} " in line for line in during)
     assert sum(f"{RULE_TAG}:{os.getpid()} " in line for line in during) == 2  # in and out
     assert [line for line in after if f":{os.getpid()} " in line] == []
+
+
+def test_the_proxy_closes_the_server_side_of_a_client_that_gave_up_during_a_cut():
+    """An app's connection that times out while packets are dropped is closed without a word
+    reaching the proxy. The proxy must still let go of the server connection behind it, soon
+    and not whenever its back-off next retransmits (the leak guard of ``make_app`` counts the
+    server's connections when the test ends)."""
+    needs_iptables()
+    server = socket.create_server(("127.0.0.1", 0))
+    proxy = TcpProxy(*server.getsockname())
+    client = socket.create_connection(("127.0.0.1", proxy.port))
+    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, 500)  # as the app's
+    upstream, _ = server.accept()
+    try:
+        with unanswered(proxy.port):
+            upstream.sendall(b"a reply the client never gets")  # left unacknowledged
+            client.sendall(b"a statement the proxy never gets")
+            client.settimeout(5)
+            with pytest.raises(OSError):  # the client gives up (TCP_USER_TIMEOUT)
+                client.recv(1)
+            client.close()
+            started = time.monotonic()
+            readable, _, _ = select.select([upstream], [], [], 5)
+            waited = time.monotonic() - started
+            assert readable, "the proxy kept the server connection of a client that gave up"
+            assert upstream.recv(1) == b""  # the proxy closed its side: end of stream
+        assert waited < 3
+    finally:
+        for sock in (upstream, server):
+            sock.close()
+        proxy.close()
