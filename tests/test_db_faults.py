@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from .db_faults import RULE_TAG, TcpProxy, iptables_missing, unanswered
+from .db_faults import RULE_TAG, TcpProxy, needs_iptables, unanswered
 
 IPTABLES = shutil.which("iptables") or "/usr/sbin/iptables"
 
@@ -28,13 +28,6 @@ def our_rules() -> list[str]:
 def add_rule(port: int, comment: str) -> None:
     subprocess.run([IPTABLES, "-w", "-I", "INPUT", "-p", "tcp", "--dport", str(port),
                     "-m", "comment", "--comment", comment, "-j", "DROP"], check=True)  # fmt: skip
-
-
-def needs_iptables() -> None:
-    if reason := iptables_missing():
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
 
 
 def test_rules_of_a_killed_run_are_removed_and_those_of_a_running_worker_kept():
@@ -74,7 +67,7 @@ def test_the_proxy_closes_the_server_side_of_a_client_that_gave_up_during_a_cut(
     server = socket.create_server(("127.0.0.1", 0))
     proxy = TcpProxy(*server.getsockname())
     client = socket.create_connection(("127.0.0.1", proxy.port))
-    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, 500)  # as the app's
+    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, 500)  # like the app's
     upstream, _ = server.accept()
     try:
         with unanswered(proxy.port):
@@ -91,6 +84,6 @@ def test_the_proxy_closes_the_server_side_of_a_client_that_gave_up_during_a_cut(
             assert upstream.recv(1) == b""  # the proxy closed its side: end of stream
         assert waited < 3
     finally:
-        for sock in (upstream, server):
+        for sock in (client, upstream, server):
             sock.close()
         proxy.close()
