@@ -461,6 +461,32 @@ def test_status_reads_no_private_field_of_the_profile(sms_app, client, make_user
     assert not [c for c in private for s in read_profile if f"profiles.{c}" in s]
 
 
+def test_a_status_ends_its_reads_with_a_commit_not_a_rollback(sms_app, client, make_user):
+    """At a ROLLBACK psycopg forgets every statement it prepared on the connection, and
+    PostgreSQL plans the webhook's statements again there; a STATUS, which only reads, must
+    not cause one (the request's teardown rolls back a transaction left open)."""
+    from sqlalchemy import event
+
+    user = make_user()
+    with sms_app.app_context():
+        engine = db.engine
+    ended = []
+    listeners = {
+        "commit": lambda conn: ended.append("commit"),
+        "rollback": lambda conn: ended.append("rollback"),
+    }
+    for name, listener in listeners.items():
+        event.listen(engine, name, listener)
+    try:
+        _, reply = text(client, user.phone, "STATUS")
+    finally:
+        for name, listener in listeners.items():
+            event.remove(engine, name, listener)
+
+    assert "Language: English" in reply
+    assert ended == ["commit"]
+
+
 def test_unknown_numbers_get_help_and_a_pointer_to_sign_up(sms_app, client):
     for body, locale in (("STATUS", "en"), ("ayuda", "es"), ("hello", "en"), ("状态", "zh_Hans")):
         _, reply = text(client, "+13125550199", body)
