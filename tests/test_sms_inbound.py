@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from sqlalchemy import text as text_sql
 
 from webapp.extensions import db
 from webapp.models import ConsentRecord, EmergencySession, InboundMessage, Profile, User
@@ -257,6 +258,71 @@ def test_a_repeated_message_sid_gets_the_same_answer_and_changes_nothing(sms_app
     assert stored(sms_app) == 1
     with sms_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ConsentRecord)) == 1
+
+
+def test_a_stop_by_text_writes_the_ledger_entry_the_service_writes(sms_app, client, make_user):
+    """The webhook writes a STOP's or START's ledger entry with the text, in one statement
+    on PostgreSQL: the entry is the one ``record_sms_consent`` writes, as the database holds
+    it (and only the user's own number's, once)."""
+    from webapp.sms.services import SMS_CONSENT_VERSION, record_sms_consent
+
+    user = make_user()
+    text(client, user.phone, "STOP")
+    text(client, user.phone, "START")
+    text(client, "+13125550177", "STOP")  # no account
+    with sms_app.app_context():
+        record_sms_consent(user.phone, False, channel="sms", user_id=user.id)
+        record_sms_consent("+13125550177", False, channel="sms")
+        db.session.commit()
+        rows = db.session.execute(text_sql(
+            "SELECT user_id, phone, kind, granted, version, channel, created_at "
+            "FROM consent_records ORDER BY id"
+        )).all()  # fmt: skip
+        granted = db.session.scalars(select(ConsentRecord.granted).order_by(ConsentRecord.id))
+        assert list(granted) == [False, True, False, False, False]
+    by_text, by_service = rows[:3], rows[3:]
+    stop, start, stranger = by_text
+    assert stop[:6] == by_service[0][:6] and stranger[:6] == by_service[1][:6]
+    assert (start[0], start[1], start[4], start[5]) == (user.id, user.phone, SMS_CONSENT_VERSION,
+                                                        "sms")  # fmt: skip
+    assert stranger[0] is None
+    assert len({type(row[6]) for row in rows}) == 1  # dates as the database holds them
+    assert len({len(str(row[6])) for row in rows}) == 1
+
+
+def test_on_postgresql_a_stop_is_stored_with_its_ledger_entry_in_one_statement(
+    sms_app, client, monkeypatch
+):
+    """After reading the sender's state, one round trip (not BEGIN, two INSERTs and COMMIT):
+    counted on the driver's own cursor and connection."""
+    import psycopg
+
+    with sms_app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only (SQLite has no round trips to save)")
+    sent = []
+    execute, commit = psycopg.Cursor.execute, psycopg.Connection.commit
+
+    def counted_execute(cursor, query, *args, **kwargs):
+        sent.append(str(query).split(None, 1)[0])
+        return execute(cursor, query, *args, **kwargs)
+
+    def counted_commit(connection):
+        if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            sent.append("COMMIT")
+        return commit(connection)
+
+    text(client, "+13125550179", "HELP")  # the pool's connection is made (and set up) now
+    monkeypatch.setattr(psycopg.Cursor, "execute", counted_execute)
+    monkeypatch.setattr(psycopg.Connection, "commit", counted_commit)
+    status, reply = text(client, "+13125550178", "STOP")
+    monkeypatch.undo()
+
+    assert status == 200 and reply.startswith(first_words(sms_app))
+    assert sent == ["SELECT", "WITH"]
+    with sms_app.app_context():
+        entries = db.session.scalars(select(ConsentRecord.phone)).all()
+    assert entries == ["+13125550178"]
 
 
 @pytest.mark.parametrize("words", ["STOP", "START", "HELP"])

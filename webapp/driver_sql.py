@@ -110,6 +110,10 @@ class DriverConnection:
         self._autocommit = False  # switched on by ``connect`` (a server), until ``begin``
 
     @property
+    def dialect_name(self) -> str:
+        return self._dialect.name
+
+    @property
     def autocommit(self) -> bool:
         return self._autocommit
 

@@ -12,8 +12,9 @@ allows (README, "SMS webhook under load"):
 - a text that changes nothing (HELP, STATUS, an unknown number, words we do not understand,
   a stopped number) is stored together with its reply in one ``INSERT`` and one commit, and
   the reply leaves only after that commit;
-- a STOP or a START is stored with its reply and written to the consent ledger in one
-  transaction, on the same connection (its reply is known before acting);
+- a STOP or a START is stored with its reply and written to the consent ledger at once,
+  on the same connection (its reply is known before acting): one statement on PostgreSQL,
+  one transaction on SQLite;
 - a text that changes something else (CONFIRM, LANG, CAMERA, YES/NO) is stored, acted on and
   marked answered in one transaction of the session, with the service functions' own writes;
 - either way its effects can never exist without it, and if anything fails everything is
@@ -51,7 +52,7 @@ from ..models import (
 from ..models.types import utcnow
 from . import texts
 from .commands import Command, language_of, parse
-from .services import record_sms_consent, send_text
+from .services import consent_entry_after, record_sms_consent, send_text, sms_consent_values
 
 
 # The webhook's records are named tuples: immutable like a frozen dataclass, which builds
@@ -129,15 +130,11 @@ def handle(
         granted = _consent_change(sender, command)
         if granted is not None and source == "webhook":
             # STOP or START: the text, with its reply (known before acting), and its entry
-            # in the consent ledger, in one transaction of this connection.
+            # in the consent ledger, together on this connection.
             reply = _consent_reply(granted, _locale(sender, command))
             text = reply.render()
-            conn.begin()
-            with conn.writer_turn():
-                stored = _store(conn, sid, form, sender, source, command=command.name, reply=text)
-                if stored is not None:
-                    _change_consent(sender, granted, on=conn)
-                conn.commit()  # (a replay's INSERT did nothing: nothing to commit)
+            values = _stored(sid, form, sender, source, command=command.name, reply=text)
+            stored = _store_with_consent(conn, values, sender, granted)
             return Handled(text, new=True) if stored is not None else _replay(conn, sid)
 
     # Anything else is one transaction of the session: the text, what it changes, the texts
@@ -185,6 +182,29 @@ def _store(conn: driver_sql.DriverConnection, *args, **kwargs) -> int | None:
     when it is answered at once); does not commit. Its id, or None when its MessageSid is
     known (the insert did nothing)."""
     row = conn.execute(_INSERT, _stored(*args, **kwargs))
+    return row[0] if row else None
+
+
+def _store_with_consent(
+    conn: driver_sql.DriverConnection, values: dict, sender: Sender, granted: bool
+) -> int | None:
+    """Insert a STOP or START (``values``: ``_stored``'s) and, unless its MessageSid is known,
+    its entry in the consent ledger, atomically; commit. Its id, or None for a replay.
+
+    On PostgreSQL one statement in autocommit: the entry is inserted from what the text's
+    ``INSERT`` returns, so a replay writes none. That is one round trip, where BEGIN, the
+    two INSERTs and COMMIT were four. SQLite (no round trips to save) runs them in one
+    transaction."""
+    entry = sms_consent_values(sender.phone, granted, channel="sms", user_id=sender.user_id)
+    if conn.dialect_name == "postgresql":
+        row = conn.execute(_INSERT_WITH_CONSENT, {**entry, **values})
+        return row[0] if row else None
+    conn.begin()
+    with conn.writer_turn():
+        row = conn.execute(_INSERT, values)
+        if row is not None:
+            _change_consent(sender, granted, on=conn)
+        conn.commit()  # (a replay's INSERT did nothing: nothing to commit)
     return row[0] if row else None
 
 
@@ -266,6 +286,15 @@ def _insert_statement(dialect_insert):
 _INSERT = driver_sql.DriverStatement(
     {"postgresql": _insert_statement(postgresql.insert), "sqlite": _insert_statement(sqlite.insert)}
 )
+
+
+def _insert_with_consent_statement():
+    written = _insert_statement(postgresql.insert).cte("written")
+    entry = consent_entry_after(written).cte("entry")
+    return select(written.c.id).add_cte(entry)
+
+
+_INSERT_WITH_CONSENT = driver_sql.DriverStatement({"postgresql": _insert_with_consent_statement()})
 
 
 def _sender_state_statement():
