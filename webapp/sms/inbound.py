@@ -195,8 +195,9 @@ def _store_with_consent(
     ``INSERT`` returns, so a replay writes none. That is one round trip, where BEGIN, the
     two INSERTs and COMMIT were four. SQLite (no round trips to save) runs them in one
     transaction."""
-    entry = sms_consent_values(sender.phone, granted, channel="sms", user_id=sender.user_id)
     if conn.dialect_name == "postgresql":
+        entry = sms_consent_values(sender.phone, granted, channel="sms", user_id=sender.user_id)
+        # One "at" for both rows: the entry is dated when the text arrived.
         row = conn.execute(_INSERT_WITH_CONSENT, {**entry, **values})
         return row[0] if row else None
     conn.begin()
