@@ -34,14 +34,14 @@ from typing import Any, NamedTuple
 
 from flask import current_app
 from flask_babel import force_locale, format_date
-from sqlalchemy import bindparam, literal_column, select, update
+from sqlalchemy import bindparam, exists, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import load_only
 
 from .. import driver_sql
 from ..extensions import db
 from ..i18n import BY_CODE
 from ..models import (
+    CameraRegistration,
     ConsentRecord,
     EmergencySession,
     InboundMessage,
@@ -120,7 +120,7 @@ def handle(
     # run on the driver's cursor (webapp/driver_sql.py).
     with driver_sql.connect(db.engine, autocommit=True) as conn:
         sender = _sender(conn, form.get("From", "")[:32])
-        reply = answer(sender, command)
+        reply = answer(conn, sender, command)
         if reply is not None and source == "webhook":
             text = reply.render()
             with conn.writer_turn():
@@ -337,9 +337,10 @@ def _locale(sender: Sender, command: Command) -> str:
     return sender.locale or command.locale or current_app.config["DEFAULT_LOCALE"]
 
 
-def answer(sender: Sender, command: Command) -> Reply | None:
+def answer(conn: driver_sql.DriverConnection, sender: Sender, command: Command) -> Reply | None:
     """The reply to a text that changes nothing, or None when acting on it changes something
-    (``act``). The order of the rules is DESIGN.md's."""
+    (``act``). The order of the rules is DESIGN.md's. What it reads (a STATUS), it reads on
+    ``conn``, the webhook's own connection."""
     if command.name in ("emergency", "stop", "start") or sender.in_session:
         return None
     locale = _locale(sender, command)
@@ -350,21 +351,10 @@ def answer(sender: Sender, command: Command) -> Reply | None:
     if command.name == "help":
         return Reply("help", locale)
     if command.name == "status":
-        reply = _status(db.session.get(User, sender.user_id), command)
-        _end_reads()
-        return reply
+        return _status(conn, sender, locale)
     if command.name not in HANDLERS:
         return Reply("not_understood", locale)
     return None
-
-
-def _end_reads() -> None:
-    """End the session's transaction, which only read, with a COMMIT, not the ROLLBACK of
-    the request's teardown: at every ROLLBACK psycopg forgets the statements it prepared on
-    that connection (``DEALLOCATE ALL``), and PostgreSQL would parse and plan the webhook's
-    statements there again for their next ten or so executions (README, "SMS webhook under
-    load"). Nothing was written, so the COMMIT changes nothing else."""
-    db.session.commit()
 
 
 def act(
@@ -433,39 +423,62 @@ def _consent_reply(granted: bool, locale: str) -> Reply:
     return Reply("start_confirmation" if granted else "stop_confirmation", locale)
 
 
-def _status(user: User, command: Command) -> Reply:
+def _status(conn: driver_sql.DriverConnection, sender: Sender, locale: str) -> Reply:
+    """The profile's state, the camera requests' and the language, read in one statement
+    (``_STATUS_STATE``) on the webhook's connection."""
     from ..profiles.freshness import freshness
 
-    # Only what freshness reads: the profile's notes and health fields are never loaded (so
-    # never decrypted) to answer a STATUS; reading any other field raises.
-    profile = db.session.scalar(
-        select(Profile).where(Profile.user_id == user.id).options(_STATUS_FIELDS)
-    )
+    row = conn.execute(_STATUS_STATE, {"user_id": sender.user_id})
+    if row is None:  # the account was deleted since its number was read
+        return Reply("help_unknown", locale)
+    has_profile, *facts, registered, willing = row
+    profile = _ProfileFacts(*facts) if has_profile else None
     fresh = freshness(profile)
-    with force_locale(user.locale):
+    with force_locale(locale):
         state_key = "none" if profile is None else fresh.state
         when = fresh.inactive_at if fresh.state == "inactive" else fresh.confirmed_at
         date = format_date(when, format="long") if when else ""
         state = str(texts.PROFILE_STATES[state_key]) % {"date": date}
-        camera = str(texts.CAMERA_STATES[_camera_state(user)])
-    language = BY_CODE[user.locale].name
-    return Reply("status", user.locale, {"state": state, "camera": camera, "language": language})
+        camera = str(texts.CAMERA_STATES["on" if willing else "off" if registered else "none"])
+    language = BY_CODE[locale].name
+    return Reply("status", locale, {"state": state, "camera": camera, "language": language})
 
 
-_STATUS_FIELDS = load_only(
-    Profile.share_with_911, Profile.confirmed_at,
-    Profile.street, Profile.city, Profile.state, Profile.zip_code,  # (has_address)
-    raiseload=True,
-)  # fmt: skip
+class _ProfileFacts(NamedTuple):
+    """What ``freshness`` reads of a profile, as ``_STATUS_STATE`` reads it."""
+
+    share_with_911: bool
+    confirmed_at: datetime | None
+    street: str | None
+    city: str | None
+    state: str | None
+    zip_code: str | None
+
+    has_address = property(Profile.has_address.fget)  # the model's own rule
 
 
-def _camera_state(user: User) -> str:
-    from ..cameras.services import own_registrations
+def _status_state_statement():
+    """An account's profile, only what ``freshness`` reads (its notes and health fields are
+    never read, so never decrypted, to answer a STATUS), and whether the account has camera
+    registrations (any of them, as ``own_registrations`` lists them) and whether any is
+    willing: one row for an account (with or without a profile), none for no account."""
+    users, profiles = User.__table__.c, Profile.__table__.c
+    registrations = CameraRegistration.__table__.c
+    own = registrations.user_id == users.id
+    facts = [getattr(profiles, name) for name in _ProfileFacts._fields]
+    return (
+        select(
+            profiles.id.is_not(None),
+            *facts,
+            exists().where(own),
+            exists().where(own, registrations.willing.is_(True)),
+        )
+        .select_from(User.__table__.outerjoin(Profile.__table__, profiles.user_id == users.id))
+        .where(users.id == bindparam("user_id"))
+    )
 
-    registrations = own_registrations(user)
-    if not registrations:
-        return "none"
-    return "on" if any(r.willing for r in registrations) else "off"
+
+_STATUS_STATE = driver_sql.DriverStatement(_status_state_statement())
 
 
 def _confirm(user: User, command: Command) -> Reply:
