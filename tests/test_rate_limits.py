@@ -68,7 +68,7 @@ def test_limits_count_posts_only_and_answer_with_a_translated_page(limited):
 
 def test_the_webhooks_skip_the_rate_limiter_and_pages_do_not(make_app):
     """Flask-Limiter's hooks cost an exempt request about 11 % of a webhook; they do not run
-    for the Twilio webhooks (``RateLimiter.unlimited``), and still run for pages. Whether
+    for the Twilio webhooks (``for_pages_only``), and still run for pages. Whether
     they ran shows in the state Flask-Limiter keeps on the request."""
     app = make_app(RATELIMIT_ENABLED=True, **twilio_config())
     with app.test_client() as client:

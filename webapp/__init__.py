@@ -67,7 +67,7 @@ def register_extensions(app: Flask) -> None:
     )
     from .accounts.services import load_session_user
     from .crypto import init_crypto
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .extensions import babel, csrf, db, for_pages_only, limiter, login_manager, migrate
     from .i18n import get_locale
     from .mail import init_mail
     from .security import init_security
@@ -78,10 +78,8 @@ def register_extensions(app: Flask) -> None:
         for engine in db.engines.values():
             db_watch.watch(engine)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
-    csrf.init_app(app)
     babel.init_app(app, locale_selector=get_locale)
-    limiter.init_app(app)
-    login_manager.init_app(app)
+    for_pages_only(app, csrf.init_app, limiter.init_app, login_manager.init_app)
     login_manager.login_view = "accounts.sign_in"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.localize_callback = str  # renders the lazy message in the request's locale

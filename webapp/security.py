@@ -11,6 +11,7 @@ from flask import Flask, abort, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
+from .extensions import MACHINE_BLUEPRINTS
 from .models import Role
 
 CSP = "; ".join(
@@ -22,15 +23,6 @@ CSP = "; ".join(
         "form-action 'self'",
     ]
 )
-
-
-# Blueprints whose answers are for machines, never shown in a browser (Twilio's webhooks
-# get TwiML). Unless it is a page (an error page), such an answer gets only the headers that
-# matter to any client, not those that guide a browser showing a page (a policy for its
-# scripts and frames, where it may send its referrer, whether it may be cached once someone
-# signs in). Setting those, and reading the session to decide on caching, was about 4 % of
-# an SMS webhook's cost.
-MACHINE_BLUEPRINTS = frozenset({"sms"})
 
 
 class CookieSessions(SecureCookieSessionInterface):
@@ -89,6 +81,11 @@ def init_security(app: Flask) -> None:
         request_id = g.get("request_id")
         if request_id is not None:
             headers["X-Request-ID"] = request_id
+        # An answer for a machine (TwiML), unless it is a page (an error page), gets only the
+        # headers above, which matter to any client, not those that guide a browser showing a
+        # page (a policy for its scripts and frames, where it may send its referrer, whether
+        # it may be cached once someone signs in). Setting those, and reading the session to
+        # decide on caching, was about 4 % of an SMS webhook's cost.
         if req.blueprint in MACHINE_BLUEPRINTS and not _is_html(response):
             return response
         headers.setdefault("Content-Security-Policy", CSP)

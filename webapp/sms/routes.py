@@ -26,8 +26,10 @@ from .services import update_status
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sms", __name__, url_prefix="/sms")
-csrf.exempt(bp)  # Twilio signs its requests instead
-limiter.unlimited(bp)  # not even Flask-Limiter's hooks run for a webhook
+# Twilio signs its requests instead of a CSRF token, and is not rate limited here; neither
+# extension's hooks even run for a webhook (``MACHINE_BLUEPRINTS``, ``for_pages_only``).
+csrf.exempt(bp)
+limiter.exempt(bp)
 
 # Twilio waits 15 s for an answer; we answer within 2 s whatever the database does. Past this,
 # the database work is cut short, and the text is spooled and answered safely (db_watch).
