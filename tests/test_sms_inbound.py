@@ -296,29 +296,14 @@ def test_on_postgresql_a_stop_is_stored_with_its_ledger_entry_in_one_statement(
 ):
     """After reading the sender's state, one round trip (not BEGIN, two INSERTs and COMMIT):
     counted on the driver's own cursor and connection."""
-    import psycopg
-
     with sms_app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("PostgreSQL only (SQLite has no round trips to save)")
-    sent = []
-    execute, commit = psycopg.Cursor.execute, psycopg.Connection.commit
-
-    def counted_execute(cursor, query, *args, **kwargs):
-        sent.append(str(query).split(None, 1)[0])
-        return execute(cursor, query, *args, **kwargs)
-
-    def counted_commit(connection):
-        if connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            sent.append("COMMIT")
-        return commit(connection)
-
     text(client, "+13125550179", "HELP")  # the pool's connection is made (and set up) now
-    monkeypatch.setattr(psycopg.Cursor, "execute", counted_execute)
-    monkeypatch.setattr(psycopg.Connection, "commit", counted_commit)
-    status, reply = text(client, "+13125550178", "STOP")
-    monkeypatch.undo()
+    with sent_to_the_database(sms_app, monkeypatch) as statements:
+        status, reply = text(client, "+13125550178", "STOP")
 
+    sent = [statement.split(None, 1)[0] for statement in statements]
     assert status == 200 and reply.startswith(first_words(sms_app))
     assert sent == ["SELECT", "WITH"]
     with sms_app.app_context():
