@@ -59,6 +59,13 @@ def run_migrations_online():
     conf_args.setdefault("include_name", include_name)
 
     with get_engine().connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # A migration may take longer than a request's statement (an index on a large
+            # table), but must not sit waiting behind other work, queueing every request
+            # behind its own lock: it gives up instead (run it again when it is quieter).
+            connection.exec_driver_sql("SET statement_timeout = 0")
+            connection.exec_driver_sql("SET lock_timeout = '8s'")
+            connection.commit()
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
         with context.begin_transaction():
             context.run_migrations()

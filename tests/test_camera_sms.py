@@ -1,4 +1,4 @@
-"""Camera registrations by text: CAMERA ON/OFF, STATUS and CONFIRM (webapp/sms/inbound.py).
+"""Camera registrations by text: CAMERA ON/OFF, STATUS and CONFIRM (webapp/sms_inbound/handler.py).
 
 The texts call the same services as the owner's pages (``cameras.services.set_willing`` and
 ``renew``), so the registrations, the consent ledger and police search all follow a text
@@ -248,12 +248,14 @@ def test_without_a_registration_the_reply_says_so(app, client, make_user, locale
     assert camera_status(locale, "no cameras registered") in reply
 
 
-def test_a_stopped_number_gets_no_reply_and_nothing_changes(app, client, owner):
+def test_after_stop_camera_off_still_pauses_but_camera_on_does_nothing(app, client, owner):
+    """Reducing what one shares always takes effect; sharing more waits for START."""
     _, user = owner("en")
     text(client, user.phone, "STOP")
-    assert text(client, user.phone, "CAMERA OFF") == (200, "")
-    assert willing(app, user.id) == [True]
-    assert ledger(app, user.id, "sms") == []
+    says(client, user.phone, "CAMERA OFF", "en", CAMERA_OFF)
+    assert willing(app, user.id) == [False]
+    assert text(client, user.phone, "CAMERA ON") == (200, "")
+    assert willing(app, user.id) == [False]
 
 
 def test_an_unknown_number_changes_nobodys_registration(app, client, owner):

@@ -34,8 +34,8 @@ from webapp.models import (
     User,
 )
 from webapp.sms import texts
-from webapp.sms.inbound import effective_auth_token
 from webapp.sms.worker import deliver_due
+from webapp.sms_inbound.routes import effective_auth_token
 
 from .browser import sign_in_staff
 from .conftest import new_phone, submit, texts_to

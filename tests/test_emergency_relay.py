@@ -4,7 +4,10 @@ recovery after a real database failure, and the audit trail."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -162,6 +165,49 @@ def test_texts_arriving_together_open_one_session(sms_app):
     assert sorted(inbound_words(sms_app, session.id)) == [f"911 text {i}" for i in range(6)]
     with sms_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(EmergencySession)) == 1
+
+
+@contextmanager
+def both_cores_busy():
+    """Two processes that spin for as long as the block lasts: a busy machine."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+def test_a_burst_on_a_busy_machine_gets_only_normal_replies(make_app, tmp_path):
+    """A mass incident: 10 numbers text an emergency word at once, and one number sends 6
+    texts at once, while both cores are busy. The database is up, so every texter gets the
+    normal reply (never "we could not pass your message"): 16 texts stored, 11 sessions,
+    nothing spooled. (``make bench-sms`` runs the same burst at 56 texts under gunicorn.)"""
+    spool = tmp_path / "spool"
+    app = make_app(**twilio_config(SMS_SPOOL_DIR=str(spool)))
+    senders = [f"+1312555{n:04d}" for n in range(300, 310)] + ["+13125550142"] * 6
+    start = threading.Barrier(len(senders))
+    replies: list[tuple[int, str]] = []
+
+    def text_now(i: int, phone: str) -> None:
+        client = app.test_client()
+        start.wait()
+        replies.append(send(client, phone, f"SOS help me {i}"))
+
+    threads = [threading.Thread(target=text_now, args=(i, p)) for i, p in enumerate(senders)]
+    with both_cores_busy():
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert [status for status, _ in replies] == [200] * len(senders)
+    assert [reply for _, reply in replies] == [english(OFF_DUTY)] * len(senders)
+    assert list(spool.glob("*.json")) == []
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 16
+        assert db.session.scalar(select(func.count()).select_from(EmergencySession)) == 11
 
 
 def test_with_nobody_on_duty_the_texter_is_told_to_call_911(sms_app, client):
@@ -335,7 +381,7 @@ def run_cli(app, *args: str, at: datetime | None = None) -> str:
 
 def worker_round(app, at: datetime | None = None) -> None:
     """One round of ``flask sms worker`` (at ``at``)."""
-    from webapp.sms.worker import run
+    from webapp.jobs import run
 
     with time_machine.travel(at or datetime.now(UTC), tick=False), app.app_context():
         run(once=True)

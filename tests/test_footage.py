@@ -25,6 +25,7 @@ from webapp.footage import services
 from webapp.models import (
     AuditEvent,
     CameraRegistration,
+    ConsentRecord,
     FootageRecipient,
     FootageRequest,
     InboundMessage,
@@ -34,6 +35,7 @@ from webapp.models import (
     User,
 )
 from webapp.models.types import utcnow
+from webapp.sms import texts
 from webapp.sms.worker import deliver_due
 
 from .conftest import CSRF_RE, PASSWORD, csrf_token, submit, texts_to
@@ -490,6 +492,122 @@ def test_a_repeated_answer_is_recorded_once(app, officer, owner):
     again = text(webhook, alice.phone, f"yes {code}")
     assert first == again
     assert len(audit(app, "footage.agreed")) == 1
+
+
+# A YES or NO without its code, and answers after STOP -----------------------------------------
+
+CODE_NEEDED = (
+    "%(program)s: please add the request's code, like YES %(code)s or NO %(code)s. Open: %(codes)s."
+)
+BARE = {  # a yes, a no and a "no thanks" without a code, as people type them
+    "en": ("YES", "no", "No thanks"),
+    "es": ("Sí", "NO", "no gracias"),
+    "pl": ("tak", "Nie", "nie dziekuje"),
+    "zh_Hans": ("是", "否", "不 谢谢"),
+    "ar": ("نعم", "لا", "لا شكرا"),
+}
+STOP_WORD = {"en": "STOP", "es": "ALTO", "pl": "KONIEC", "zh_Hans": "退订", "ar": "توقف"}
+CAMERA_OFF = {"en": "camera off", "es": "cámara no", "pl": "kamera nie", "zh_Hans": "摄像头关",
+              "ar": "كاميرا لا"}  # fmt: skip
+
+
+def sms_consent(app, phone) -> list[bool]:
+    with app.app_context():
+        return list(db.session.scalars(
+            select(ConsentRecord.granted)
+            .where(ConsentRecord.phone == phone, ConsentRecord.kind == "sms")
+            .order_by(ConsentRecord.id)
+        ))  # fmt: skip
+
+
+@pytest.mark.parametrize("locale", list(BARE))
+def test_a_yes_or_no_without_a_code_asks_for_it_and_is_never_start(app, officer, owner, locale):
+    client, _ = officer
+    person = owner(locale)
+    request_id = request_id_from(ask(client, [person]))
+    code = code_of(app, request_id, person)
+    webhook = app.test_client()
+
+    for words in BARE[locale]:
+        status, reply = text(webhook, person.phone, words)
+        assert status == 200
+        assert f"{code}" in reply, (words, reply)
+        with app.test_request_context():
+            expected = texts.render("footage_code_needed", locale, code=code, codes=code)
+        assert reply == expected, words
+    if locale == "en":
+        assert reply == english(CODE_NEEDED, code=code, codes=code)
+    assert state_of(app, request_id, person) == ("sent", None)
+    assert sms_consent(app, person.phone) == []  # no START written to the ledger
+
+
+def test_the_code_reply_lists_every_open_request(app, officer, owner):
+    client, _ = officer
+    person = owner()
+    first = code_of(app, request_id_from(ask(client, [person], case="RD-2026-000001")), person)
+    second = code_of(app, request_id_from(ask(client, [person], case="RD-2026-000002")), person)
+    _, reply = text(app.test_client(), person.phone, "yes")
+    assert reply == english(CODE_NEEDED, code=second, codes=f"{second}, {first}")
+
+
+@pytest.mark.parametrize("locale", list(BARE))
+def test_after_stop_a_no_with_its_code_still_withdraws_consent(app, officer, owner, locale):
+    client, _ = officer
+    person = owner(locale)
+    request_id = request_id_from(ask(client, [person]))
+    code = code_of(app, request_id, person)
+    yes, no = KEYWORDS[locale]
+    webhook = app.test_client()
+    text(webhook, person.phone, yes.format(code=code))
+    assert state_of(app, request_id, person) == ("agreed", "sms")
+
+    text(webhook, person.phone, STOP_WORD[locale])
+    status, reply = text(webhook, person.phone, no.format(code=code))
+
+    assert status == 200 and CASE in reply
+    assert state_of(app, request_id, person) == ("declined", "sms")
+    assert sms_consent(app, person.phone) == [False]  # still stopped
+    page = client.get(f"/staff/police/requests/{request_id}").get_data(as_text=True)
+    assert person.phone not in page  # the officer no longer sees the owner's contact
+
+
+@pytest.mark.parametrize("locale", list(BARE))
+def test_after_stop_camera_off_still_takes_effect(app, owner, locale):
+    person = owner(locale)
+    webhook = app.test_client()
+    text(webhook, person.phone, STOP_WORD[locale])
+    status, reply = text(webhook, person.phone, CAMERA_OFF[locale])
+    assert status == 200 and reply
+    with app.app_context():
+        registration = db.session.get(CameraRegistration, person.registration_id)
+        assert registration.willing is False
+    # What would share more stays without effect, and unanswered, until START.
+    assert text(webhook, person.phone, "CAMERA ON") == (200, "")
+    with app.app_context():
+        assert db.session.get(CameraRegistration, person.registration_id).willing is False
+
+
+def test_a_bare_yes_from_a_stopped_number_with_nothing_open_is_start(app, owner):
+    person = owner()
+    webhook = app.test_client()
+    text(webhook, person.phone, "STOP")
+    _, reply = text(webhook, person.phone, "YES")
+    assert reply.startswith("Safety Registry: texts are on again")
+    assert sms_consent(app, person.phone) == [False, True]
+    # From a number that never stopped, it is not understood (and writes nothing).
+    other = owner()
+    _, reply = text(webhook, other.phone, "YES")
+    assert reply.startswith("If this is an emergency, call 911.")
+    assert sms_consent(app, other.phone) == []
+
+
+def test_no_stop_opts_out_even_with_a_request_open(app, officer, owner):
+    client, _ = officer
+    person = owner()
+    request_id_from(ask(client, [person]))
+    _, reply = text(app.test_client(), person.phone, "No stop")
+    assert reply.startswith("Safety Registry: you will get no more texts")
+    assert sms_consent(app, person.phone) == [False]
 
 
 def test_the_owners_answers_and_texts_are_in_their_data_and_go_with_their_account(

@@ -108,6 +108,7 @@ def add_camera(app, make_user):
                                  latitude=where[0], longitude=where[1])  # fmt: skip
             if state == "paused":
                 cameras.set_willing(user, False, registration_id=registration.id)
+                db.session.commit()
             return registration.id
 
     return build

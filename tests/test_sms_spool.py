@@ -15,7 +15,6 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from webapp import db_watch
 from webapp.extensions import db
 from webapp.models import ConsentRecord, InboundMessage, Profile
 
@@ -23,7 +22,6 @@ from .conftest import PG_URL, texts_to
 from .db_faults import inserts_refused
 from .sms_helpers import sms_params, text, twilio_config
 from .test_sms_inbound import reply_in
-from .test_sqlite_writers import other_worker_writing
 
 
 def closed_port() -> int:
@@ -95,34 +93,33 @@ def test_an_outage_spools_the_text_and_the_import_acts_on_it_once(
     assert len(texts_to(up, user.phone)) == 1
 
 
-def test_postgres_connections_give_up_fast(tmp_path):
+def engine_options(tmp_path, url: str, **settings) -> dict:
     from webapp.config import Settings
 
-    options = Settings.from_env(
-        {"APP_ENV": "development", "DATABASE_URL": "postgresql://db/x"}
-    ).flask_config(str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]
-    assert options["connect_args"]["connect_timeout"] <= 1
-    assert options["connect_args"]["tcp_user_timeout"] <= 1000  # tests/test_db_unreachable.py
-    assert options["connect_args"]["options"] == "-c lock_timeout=1000"
+    values = {"APP_ENV": "development", "DATABASE_URL": url, **settings}
+    return Settings.from_env(values).flask_config(str(tmp_path))["SQLALCHEMY_ENGINE_OPTIONS"]
+
+
+def test_database_work_has_one_deadline_and_a_gone_server_is_found_sooner(tmp_path):
+    options = engine_options(tmp_path, "postgresql://db/x", DATABASE_TIMEOUT="6")
+    assert options["pool_pre_ping"] is True and options["pool_timeout"] == 6
+    connect = options["connect_args"]
+    assert connect["options"] == "-c statement_timeout=6000"
+    assert connect["connect_timeout"] < 6 and connect["tcp_user_timeout"] < 6000
+    assert engine_options(tmp_path, "sqlite:///x.db")["connect_args"] == {"timeout": 8}
 
 
 def test_server_options_in_the_database_url_are_kept_and_win(tmp_path):
-    from webapp.config import Settings
-
-    url = "postgresql://db/x?options=-c%20search_path%3Dregistry%20-c%20lock_timeout%3D5000"
-    options = Settings.from_env({"APP_ENV": "development", "DATABASE_URL": url}).flask_config(
-        str(tmp_path)
-    )["SQLALCHEMY_ENGINE_OPTIONS"]
-    assert options["connect_args"]["options"] == (
-        "-c lock_timeout=1000 -c search_path=registry -c lock_timeout=5000"
+    url = "postgresql://db/x?options=-c%20search_path%3Dregistry%20-c%20statement_timeout%3D5000"
+    assert engine_options(tmp_path, url)["connect_args"]["options"] == (
+        "-c statement_timeout=8000 -c search_path=registry -c statement_timeout=5000"
     )
 
 
 @contextmanager
-def texts_table_locked(app):
-    """Another writer holds a lock that every new text must wait for, for at most 5 s (the
-    suite never hangs on it): on PostgreSQL a lock on the texts' table, on SQLite the
-    database's one write lock."""
+def texts_table_locked(app, seconds: float):
+    """Another writer holds, for ``seconds``, a lock that every new text must wait for: on
+    PostgreSQL a lock on the texts' table, on SQLite the database's one write lock."""
     if PG_URL:
         holder = psycopg.connect(PG_URL)
         holder.execute("LOCK TABLE inbound_messages IN ACCESS EXCLUSIVE MODE")
@@ -130,7 +127,7 @@ def texts_table_locked(app):
         path = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database
         holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         holder.execute("BEGIN IMMEDIATE")
-    release = threading.Timer(5, holder.rollback)
+    release = threading.Timer(seconds, holder.rollback)
     release.start()
     try:
         yield
@@ -140,73 +137,45 @@ def texts_table_locked(app):
         holder.close()
 
 
-@pytest.mark.parametrize("body", ["AYUDA", "ALTO"])  # stored with its reply; stored and acted on
-@pytest.mark.parametrize(
-    "held",
-    [
-        texts_table_locked,
-        pytest.param(  # webapp/sqlite_writers.py
-            other_worker_writing,
-            marks=pytest.mark.skipif(bool(PG_URL), reason="SQLite's writers take turns"),
-        ),
-    ],
-)
-def test_a_table_locked_elsewhere_is_an_outage_too_answered_in_time_and_spooled(
-    make_app, make_user, tmp_path, body, held
-):
-    """A migration, a long command or a stuck transaction holds a lock the text needs (or,
-    on SQLite, another worker keeps its writer's turn): the webhook does not wait for it
-    (PostgreSQL's lock_timeout; on SQLite, the webhook's deadline bounds the wait for its
-    turn and shortens the busy timeout); it answers safely within 2 s, and the import acts
-    on the text later."""
+SAFE = "%(program)s: we could not process your message. In an emergency, call 911."
+
+
+@pytest.mark.parametrize("body", ["AYUDA", "ALTO"])
+def test_a_lock_held_briefly_elsewhere_only_delays_the_text(make_app, make_user, tmp_path, body):
+    """A busy database is not a dead one: the text waits its turn and gets its real answer."""
     spool = tmp_path / "spool"
-    app = make_app(**twilio_config(SMS_SPOOL_DIR=str(spool)))
+    app = make_app(**twilio_config(SMS_SPOOL_DIR=str(spool), DATABASE_TIMEOUT=6))
     user = make_user(locale="es")
-    with held(app):
+    with texts_table_locked(app, seconds=1):
+        status, reply = text(app.test_client(), user.phone, body)
+    assert status == 200
+    assert reply_in("es", SAFE) not in reply and reply
+    assert list(spool.glob("*.json")) == []
+    assert inbound_count(app) == 1
+
+
+@pytest.mark.parametrize("body", ["AYUDA", "ALTO"])
+def test_a_lock_held_past_the_deadline_is_an_outage_answered_in_time_and_spooled(
+    make_app, make_user, tmp_path, body
+):
+    """A migration, a long command or a stuck transaction holds a lock the text needs for
+    longer than DATABASE_TIMEOUT: the webhook answers safely at the deadline, and the import
+    acts on the text later."""
+    spool = tmp_path / "spool"
+    app = make_app(**twilio_config(SMS_SPOOL_DIR=str(spool), DATABASE_TIMEOUT=1))
+    user = make_user(locale="es")
+    with texts_table_locked(app, seconds=8):
         started = time.monotonic()
         status, reply = text(app.test_client(), user.phone, body, sid="SM" + "d" * 32)
         elapsed = time.monotonic() - started
 
     assert status == 200
-    assert elapsed < 2
-    assert (
-        reply_in("es", "%(program)s: we could not process your message. In an emergency, call 911.")
-        in reply
-    )
+    assert elapsed < 6  # the deadline (1 s), not the lock's 8 s
+    assert reply_in("es", SAFE) in reply
     assert [f.name for f in spool.glob("*.json")] == ["SM" + "d" * 32 + ".json"]
     result = app.test_cli_runner().invoke(args=["sms", "import-spool"])
     assert "Imported 1" in result.output
     assert inbound_count(app) == 1
-
-
-@pytest.mark.skipif(bool(PG_URL), reason="SQLite's busy timeout")
-def test_on_sqlite_only_waits_inside_a_deadline_are_shortened(app):
-    """Pages still wait up to pysqlite's 5 s for another writer: the webhook's shorter wait is
-    given back with its connection."""
-    with app.app_context():
-        with db_watch.within(1.5), db.engine.connect() as conn:
-            inside = conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
-        with db.engine.connect() as conn:  # the same pooled connection
-            after = conn.exec_driver_sql("PRAGMA busy_timeout").scalar_one()
-    assert 0 < inside <= 1500
-    assert after == 5000
-
-
-@pytest.mark.skipif(bool(PG_URL), reason="SQLite's busy timeout")
-def test_on_sqlite_a_connection_serving_text_after_text_is_not_set_again(app):
-    """The shortened wait is rounded, so the next text's checkout finds it set already and
-    runs no PRAGMA; a page's checkout sets the 5 s back once."""
-    with app.app_context():
-        db.engine.dispose()  # from here on, one pooled connection, made below
-        with db.engine.connect() as conn:
-            statements: list[str] = []
-            conn.connection.driver_connection.set_trace_callback(statements.append)
-        for _ in range(3):
-            with db_watch.within(1.5), db.engine.connect():
-                pass
-        with db.engine.connect():  # a page
-            pass
-    assert statements == ["PRAGMA busy_timeout = 1400", "PRAGMA busy_timeout = 5000"]
 
 
 # --- a failure half-way through a text ----------------------------------------------------------
@@ -325,6 +294,32 @@ def test_an_emergency_text_from_the_spool_is_filed_when_it_arrived_and_escalates
     assert templates[-1] == "emergency_unanswered"
 
 
+def test_the_worker_files_a_spooled_emergency_text_within_its_next_round(
+    make_app, make_user, tmp_path
+):
+    """No cron minute to wait for: the worker looks at the spool every second, so a 911 text
+    spooled during an outage reaches the dispatchers' queue as soon as the database is back;
+    a worker that finds the database still away keeps the file and goes on."""
+    from webapp.jobs import run
+    from webapp.models import EmergencySession
+
+    spool = tmp_path / "spool"
+    user = make_user(locale="ar")
+    down = make_app(**twilio_config(DATABASE_URL=f"sqlite:///{tmp_path}/no/such/db.sqlite3",
+                                    SMS_SPOOL_DIR=str(spool)))  # fmt: skip
+    text(down.test_client(), user.phone, "نجدة، حريق")
+    with down.app_context():
+        run(once=True)  # the database is still away: logged, kept, no crash
+    assert len(list(spool.glob("*.json"))) == 1
+
+    up = make_app(**twilio_config(SMS_SPOOL_DIR=str(spool)))
+    with up.app_context():
+        run(once=True)
+        session = db.session.scalar(select(EmergencySession))
+        assert (session.phone, session.locale) == (user.phone, "ar")
+    assert list(spool.glob("*.json")) == []
+
+
 def test_a_status_and_then_a_confirm_import_in_one_go(make_app, make_user, tmp_path):
     """The import acts on every spooled text in one session: a STATUS, which loads only the
     profile's state fields, must not stop a later text from the same number from reading the
@@ -346,7 +341,7 @@ def test_a_status_and_then_a_confirm_import_in_one_go(make_app, make_user, tmp_p
                   "spooled_at": f"2026-11-22T05:00:0{n}+00:00"}  # fmt: skip
         (spool / f"{sid}.json").write_text(json.dumps(record))
 
-    from webapp.sms.spool import import_all
+    from webapp.sms_inbound.spool import import_all
 
     with app.app_context():  # one session for the import and the reads after it
         assert import_all() == 2

@@ -20,11 +20,12 @@ from sqlalchemy import select
 from webapp import create_app
 from webapp.config import ConfigError
 from webapp.extensions import db
+from webapp.jobs import run
 from webapp.models import OutboundMessage, User
 from webapp.models.types import utcnow
 from webapp.sms.backends import SmsDeliveryError, TwilioBackend
 from webapp.sms.services import record_sms_consent, send_text
-from webapp.sms.worker import MAX_ATTEMPTS, deliver_due, run
+from webapp.sms.worker import MAX_ATTEMPTS, deliver_due
 
 from .conftest import PG_URL, SECRET, sign_up, submit
 from .fake_twilio import ACCOUNT_SID, AUTH_TOKEN

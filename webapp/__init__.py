@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Settings
+from .sms.texts import check_program_name
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 
@@ -38,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_template_context(app)
+    check_program_name(app)
     return app
 
 
@@ -61,25 +63,21 @@ def configure_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from . import (
-        db_watch,
-        models,  # noqa: F401  (every table known to the metadata)
-    )
+    from . import models  # noqa: F401  (every table known to the metadata)
     from .accounts.services import load_session_user
     from .crypto import init_crypto
-    from .extensions import babel, csrf, db, for_pages_only, limiter, login_manager, migrate
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import get_locale
     from .mail import init_mail
     from .security import init_security
     from .sms.backends import init_sms
 
     db.init_app(app)
-    with app.app_context():
-        for engine in db.engines.values():
-            db_watch.watch(engine)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
     babel.init_app(app, locale_selector=get_locale)
-    for_pages_only(app, csrf.init_app, limiter.init_app, login_manager.init_app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
     login_manager.login_view = "accounts.sign_in"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.localize_callback = str  # renders the lazy message in the request's locale
@@ -115,7 +113,7 @@ def register_blueprints(app: Flask) -> None:
     from .police import bp as police_bp
     from .profiles import bp as profiles_bp
     from .profiles import data_bp
-    from .sms.routes import bp as sms_bp
+    from .sms_inbound.routes import bp as sms_bp
     from .staff import bp as staff_bp
 
     app.register_blueprint(main_bp)
@@ -132,7 +130,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dispatch_bp)
     app.register_blueprint(api_bp)
     if app.config["APP_ENV"] != "production":
-        from .sms.dev import bp as dev_bp
+        from .sms_inbound.dev import bp as dev_bp
 
         app.register_blueprint(dev_bp)
 

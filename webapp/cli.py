@@ -98,8 +98,9 @@ def reminders_run() -> None:
 @sms.command("worker")
 @click.option("--once", is_flag=True, help="Send what is due now, then exit.")
 def sms_worker(once: bool) -> None:
-    """Send queued texts, with retries (runs until stopped)."""
-    from .sms.worker import run
+    """Send queued texts with retries, run the emergency relay's timers and import the
+    spool (runs until stopped)."""
+    from .jobs import run
 
     sent = run(once=once)
     click.echo(f"Handled {sent} messages.")
@@ -108,7 +109,7 @@ def sms_worker(once: bool) -> None:
 @sms.command("import-spool")
 def sms_import_spool() -> None:
     """Store and act on texts received while the database was down (exactly once)."""
-    from .sms.spool import import_all
+    from .sms_inbound.spool import import_all
 
     click.echo(f"Imported {import_all()} spooled messages.")
 

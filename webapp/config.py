@@ -85,6 +85,7 @@ class Settings:
     EMERGENCY_CLAIM_TIMEOUT: int = 60  # seconds an emergency text may wait unclaimed
     SUPERVISOR_PHONES: str = ""  # comma-separated E.164 numbers alerted when one waits too long
     DISPATCH_AGENCY: str = "911"  # agency recorded for look-ups made on the dispatch console
+    DATABASE_TIMEOUT: int = 8  # seconds any database work may wait (see _engine_options)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -164,6 +165,9 @@ class Settings:
             raise ConfigError(
                 "TIMEZONE must be an IANA time zone name, like America/Chicago"
             ) from None
+        if not 1 <= self.DATABASE_TIMEOUT <= 12:
+            # Above 12 s the SMS webhook could not answer inside Twilio's 15 s.
+            raise ConfigError("DATABASE_TIMEOUT must be from 1 to 12 (seconds)")
         if not self.DISPATCH_AGENCY or len(self.DISPATCH_AGENCY) > 80:
             raise ConfigError("DISPATCH_AGENCY must be 1 to 80 characters, like OEMC Chicago")
         self._validate_mail()
@@ -235,7 +239,7 @@ class Settings:
             "DEBUG": self.DEBUG,
             "TESTING": self.APP_ENV == "testing",
             "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url),
+            "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url, self.DATABASE_TIMEOUT),
             "SESSION_COOKIE_HTTPONLY": True,
             "SESSION_COOKIE_SAMESITE": "Lax",
             "SESSION_COOKIE_SECURE": production,
@@ -251,31 +255,34 @@ class Settings:
         }
 
 
-def _engine_options(database_url: str) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    if database_url.startswith(("postgres://", "postgresql")):
-        # A server restart must not break the next request: db_watch checks
-        # each pooled connection on checkout (pool_pre_ping would cost a round trip each time).
-        # Fail fast when the server is unreachable, and when a lock held elsewhere (a
-        # migration, a stuck transaction) would keep a statement waiting: the SMS webhook
-        # must still answer in time (and spool the text), and a page should fail, not hang.
-        # Migrations get the same bound, so that a blocked one fails instead of queueing
-        # every request behind its lock (run it again later). Server options in the URL
-        # come after ours, so an operator's own lock_timeout there wins.
-        server_options = make_url(database_url).query.get("options", "")
-        # A server that stops answering altogether (its host lost power, the network to it is
-        # cut) sends no reset: without tcp_user_timeout a statement on a pooled connection
-        # would wait for TCP to give up, about 15 minutes; with it, about 1.4 s.
-        options["connect_args"] = {
-            "connect_timeout": 1,
-            "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
-            "options": f"-c lock_timeout={LOCK_TIMEOUT_MS} {server_options}".strip(),
-        }
-    return options
+# A database server that is gone is found sooner than DATABASE_TIMEOUT: a new connection
+# gives up after CONNECT_TIMEOUT_S, a statement on a pooled one after NETWORK_TIMEOUT_MS
+# without an acknowledgement (its host lost power, the network to it is cut).
+CONNECT_TIMEOUT_S = 2
+NETWORK_TIMEOUT_MS = 3000
 
 
-LOCK_TIMEOUT_MS = 1000  # PostgreSQL's lock_timeout for every connection of the app
-TCP_USER_TIMEOUT_MS = 1000  # unacknowledged data on a connection for this long ends it
+def _engine_options(database_url: str, timeout: int) -> dict[str, Any]:
+    """The one deadline for database work, ``timeout`` seconds (DATABASE_TIMEOUT): a
+    statement (a lock wait included) or a wait for a pooled connection gives up after it.
+    Long enough that a busy but healthy database is never taken for a dead one (a burst of
+    texts queueing for one number's lock, say); short enough that the SMS webhook still
+    answers inside Twilio's 15 s, spooling the text, when the database really is stuck."""
+    if not database_url.startswith(("postgres://", "postgresql")):
+        # SQLite (development, tests, one process): a writer waits this long for the lock.
+        return {"connect_args": {"timeout": timeout}}
+    # Server options in the URL come after ours, so an operator's own settings there win.
+    server_options = make_url(database_url).query.get("options", "")
+    wait_ms = timeout * 1000
+    return {
+        "pool_pre_ping": True,  # a connection the server closed (a restart) is replaced
+        "pool_timeout": timeout,
+        "connect_args": {
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "tcp_user_timeout": NETWORK_TIMEOUT_MS,
+            "options": f"-c statement_timeout={wait_ms} {server_options}".strip(),
+        },
+    }
 
 
 def _instance_secret(instance_path: str) -> str:

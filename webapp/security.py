@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import random
+import secrets
 from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, g, redirect, request, session, url_for
-from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
-from .extensions import MACHINE_BLUEPRINTS
 from .models import Role
 
 CSP = "; ".join(
@@ -25,69 +22,20 @@ CSP = "; ".join(
 )
 
 
-class CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed cookie session, without its work for a request that has no session and
-    makes none: Flask builds a signing serializer to open every session and reads seven
-    settings to save it, which is a few percent of an SMS webhook (Twilio sends no cookie)."""
-
-    def open_session(self, app, request):
-        if app.secret_key and "HTTP_COOKIE" not in request.environ:  # none to parse
-            return self.session_class()
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
-            return self.session_class()
-        return super().open_session(app, request)
-
-    def save_session(self, app, session, response) -> None:
-        if not session and not session.modified:  # Flask's own early return, made first
-            if session.accessed:
-                vary_cookie(response)
-            return
-        super().save_session(app, session, response)
-
-
-def vary_cookie(response) -> None:
-    """``Vary: Cookie``, as Flask adds it (``response.vary.add``), without parsing and
-    writing back a header that is not there yet (the common case, every SMS webhook)."""
-    if "Vary" in response.headers:
-        response.vary.add("Cookie")
-    else:
-        response.headers["Vary"] = "Cookie"
-
-
-_ids = random.Random()  # noqa: S311  (ids tie logs together; they guard nothing)
-os.register_at_fork(after_in_child=_ids.seed)  # each worker gunicorn forks: its own ids
-
-
 def init_security(app: Flask) -> None:
-    app.session_interface = CookieSessions()
-
     @app.before_request
     def assign_request_id() -> None:
-        # It ties log lines and audit rows to a request; it guards nothing, so it need not be
-        # unguessable, and is not read from the kernel: ``secrets`` asks it on every request,
-        # which lets the worker's other threads take the interpreter in the meantime (two
-        # thread switches a request under load).
-        # (These hooks run on every request: they reach ``g`` and the request through their
-        # proxies once each, as each use of a proxy costs about a microsecond.)
-        g._get_current_object().request_id = f"{_ids.getrandbits(64):016x}"
+        g.request_id = secrets.token_hex(8)  # ties log lines and audit rows to a request
 
     @app.after_request
     def set_security_headers(response):
-        req = request._get_current_object()
         headers = response.headers
         headers["X-Content-Type-Options"] = "nosniff"
-        if req.is_secure:
+        if request.is_secure:
             headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
         request_id = g.get("request_id")
         if request_id is not None:
             headers["X-Request-ID"] = request_id
-        # An answer for a machine (TwiML), unless it is a page (an error page), gets only the
-        # headers above, which matter to any client, not those that guide a browser showing a
-        # page (a policy for its scripts and frames, where it may send its referrer, whether
-        # it may be cached once someone signs in). Setting those, and reading the session to
-        # decide on caching, was about 4 % of an SMS webhook's cost.
-        if req.blueprint in MACHINE_BLUEPRINTS and not _is_html(response):
-            return response
         headers.setdefault("Content-Security-Policy", CSP)
         headers["Referrer-Policy"] = "same-origin"
         headers["X-Frame-Options"] = "DENY"
@@ -97,10 +45,6 @@ def init_security(app: Flask) -> None:
         if session.get("_user_id") is not None:
             headers["Cache-Control"] = "no-store"
         return response
-
-
-def _is_html(response) -> bool:
-    return (response.content_type or "").startswith("text/html")
 
 
 def safe_next(target: str | None) -> str | None:

@@ -348,14 +348,15 @@ def update_settings(user: User, *, locale: str, email: str | None) -> None:
     user.email = email or None
     record("account.settings_changed", actor=user, subject_type="user", subject_id=user.id)
     set_language(user, locale, channel="web")
+    db.session.commit()
 
 
 def set_language(user: User, locale: str, *, channel: str) -> None:
-    """The language of the site and of texts; the web settings and SMS ``LANG`` both call it."""
+    """The language of the site and of texts; the web settings and SMS ``LANG`` both call it.
+    The caller commits."""
     user.locale = locale
     record("account.language_changed", actor=user, subject_type="user", subject_id=user.id,
            reason=f"{locale} via {channel}")  # fmt: skip
-    db.session.commit()
 
 
 # --- staff ---------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from flask_login import current_user
 from ..accounts.errors import AccountError
 from ..accounts.forms import EmptyForm
 from ..accounts.routes import verified_required
-from ..extensions import limiter
+from ..extensions import db, limiter
 from ..models import RegistrationStatus
 from ..profiles.services import profile_for
 from . import bp, services
@@ -195,6 +195,7 @@ def willing(registration_id: int, choice: str):
     _own_or_404(registration_id)
     if EmptyForm().validate_on_submit():
         services.set_willing(current_user, choice == "resume", registration_id=registration_id)
+        db.session.commit()
         if choice == "resume":
             flash(_("The police may ask you for footage again."), "success")
         else:
@@ -206,10 +207,11 @@ def willing(registration_id: int, choice: str):
 @verified_required
 def renew(registration_id: int):
     _own_or_404(registration_id)
-    if EmptyForm().validate_on_submit() and services.renew(
-        current_user, registration_id=registration_id
-    ):
-        flash(_("Thank you. Your registration is renewed for a year."), "success")
+    if EmptyForm().validate_on_submit():
+        renewed = services.renew(current_user, registration_id=registration_id)
+        db.session.commit()
+        if renewed:
+            flash(_("Thank you. Your registration is renewed for a year."), "success")
     return redirect(url_for("cameras.show", registration_id=registration_id))
 
 

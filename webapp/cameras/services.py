@@ -186,7 +186,7 @@ def set_willing(
 ) -> int:
     """Pause or resume being asked for footage: one registration, or all of them (the
     ``CAMERA ON``/``CAMERA OFF`` texts). Recorded in the consent ledger. Returns how many
-    registrations changed; 0 when the owner has none (or none changed)."""
+    registrations changed; 0 when the owner has none (or none changed). The caller commits."""
     if registration_id is None:
         registrations = own_registrations(user)
     else:
@@ -202,13 +202,12 @@ def set_willing(
             changed += 1
     if changed:
         _consent(user, "camera_requests", willing, channel)
-    db.session.commit()
     return changed
 
 
 def renew(user: User, *, registration_id: int | None = None, channel: str = "web") -> int:
     """The owner says the approved registration(s) are still right: current for another year.
-    Returns how many were renewed."""
+    Returns how many were renewed. The caller commits."""
     if registration_id is None:
         registrations = own_registrations(user)
     else:
@@ -222,7 +221,6 @@ def renew(user: User, *, registration_id: int | None = None, channel: str = "web
             record("camera.renewed", actor=user, subject_type="camera_registration",
                    subject_id=registration.id, reason=channel)  # fmt: skip
             renewed += 1
-    db.session.commit()
     return renewed
 
 

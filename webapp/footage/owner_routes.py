@@ -10,6 +10,7 @@ from flask_login import current_user
 from ..accounts.errors import AccountError
 from ..accounts.forms import EmptyForm
 from ..accounts.routes import verified_required
+from ..extensions import db
 from . import bp, services, tracking
 
 
@@ -32,6 +33,7 @@ def answer(recipient_id: int, choice: str):
         try:
             services.answer(current_user, recipient.code, choice == "yes", "web",
                             request_id=recipient.request_id)  # fmt: skip
+            db.session.commit()
         except AccountError as error:
             flash(str(error.message), "error")
         else:

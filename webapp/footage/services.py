@@ -292,14 +292,20 @@ def _lock_owners(owner_ids: list[int]) -> list[User]:
     return list(db.session.scalars(query))
 
 
-def _new_code(owner_id: int, now: datetime) -> str:
-    taken = set(
-        db.session.scalars(
-            select(FootageRecipient.code)
-            .join(FootageRequest, FootageRequest.id == FootageRecipient.request_id)
-            .where(FootageRecipient.owner_id == owner_id, FootageRequest.closes_at > now)
-        )
+def open_codes(owner_id: int, now: datetime | None = None) -> list[str]:
+    """The codes of the owner's open requests, newest first (a YES or NO by text without a
+    code is answered with them)."""
+    codes = db.session.scalars(
+        select(FootageRecipient.code)
+        .join(FootageRequest, FootageRequest.id == FootageRecipient.request_id)
+        .where(FootageRecipient.owner_id == owner_id, FootageRequest.closes_at > (now or utcnow()))
+        .order_by(FootageRequest.id.desc())
     )
+    return list(dict.fromkeys(codes))  # an owner asked about several cameras: one code
+
+
+def _new_code(owner_id: int, now: datetime) -> str:
+    taken = set(open_codes(owner_id, now))
     while True:  # an owner with thousands of open requests is not a real case
         code = _random_code()
         if code not in taken:
@@ -349,7 +355,8 @@ def answer(
 ) -> Answer:
     """Record the owner's YES or NO to their open request with ``code`` (the web page also
     names the request, since a closed request's code may be reused). The SMS commands and the
-    web buttons both call this. Raises ``UnknownCode`` or ``RequestClosed``."""
+    web buttons both call this; the caller commits. Raises ``UnknownCode`` or
+    ``RequestClosed``."""
     now = utcnow()
     query = (
         select(FootageRecipient)
@@ -380,5 +387,4 @@ def answer(
             "footage.agreed" if yes else "footage.declined", actor=owner,
             subject_type="footage_request", subject_id=footage_request.id, reason=channel,
         )  # fmt: skip
-    db.session.commit()
     return Answer(footage_request, code.strip(), yes, changed)

@@ -16,7 +16,7 @@ from flask_login import current_user
 from ..accounts.errors import AccountError
 from ..accounts.forms import EmptyForm
 from ..accounts.routes import CODE_CHECK_LIMIT, CODE_SEND_LIMIT, _attach, verified_required
-from ..extensions import limiter
+from ..extensions import db, limiter
 from . import bp, services
 from .forms import (
     AddPhoneForm,
@@ -250,6 +250,7 @@ def confirm():
     if EmptyForm().validate_on_submit():
         try:
             services.confirm(current_user, channel="web")
+            db.session.commit()
         except services.ProfileIncomplete as error:
             flash(str(error.message), "error")
         else:

@@ -142,16 +142,15 @@ def set_sharing(user: User, *, share_with_911: bool, emergency_planning: bool) -
 def confirm(user: User, *, channel: str = "web") -> Profile:
     """The resident says the profile is right as it is: it is fresh for 6 more months.
 
-    The web's one-click button and the SMS ``CONFIRM`` command both call this.
+    The web's one-click button and the SMS ``CONFIRM`` command both call this; the caller
+    commits. Raises ``ProfileIncomplete`` (having changed nothing).
     """
-    profile = profile_for(user)
-    if not (profile.has_address and profile.share_with_911):
-        db.session.rollback()
+    profile = db.session.scalar(select(Profile).where(Profile.user_id == user.id))
+    if profile is None or not (profile.has_address and profile.share_with_911):
         raise ProfileIncomplete()
     profile.confirmed_at = utcnow()
     record("profile.confirmed", actor=user, subject_type="user", subject_id=user.id,
            reason=channel)  # fmt: skip
-    db.session.commit()
     return profile
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 
 from flask import current_app
-from sqlalchemy import CTE, Insert, bindparam, insert, select
+from sqlalchemy import select
 
-from .. import driver_sql
 from ..extensions import db
 from ..models import ConsentRecord, OutboundMessage
 from ..models.types import utcnow
@@ -48,63 +47,20 @@ def sms_opted_out(phone: str) -> bool:
 
 
 def record_sms_consent(
-    phone: str,
-    granted: bool,
-    *,
-    channel: str,
-    user_id: int | None = None,
-    on: driver_sql.DriverConnection | None = None,
-) -> None:
-    """Write a STOP (``granted=False``) or START to the consent ledger, in the session's
-    transaction, or in that of ``on`` (the SMS webhook's own connection). Does not commit.
-
-    One ``INSERT`` on the driver's cursor, not an ORM object: the ledger is only ever
-    appended to, and the ORM's flush was a tenth of an SMS webhook's time for a STOP."""
-    values = sms_consent_values(phone, granted, channel=channel, user_id=user_id)
-    if on is not None:
-        on.execute(_CONSENT_ENTRY, values)
-        return
-    with driver_sql.joined(db.session.connection()) as conn:
-        conn.execute(_CONSENT_ENTRY, values)
-
-
-def sms_consent_values(
     phone: str, granted: bool, *, channel: str, user_id: int | None = None
-) -> dict:
-    """A ledger entry's parameters (for ``_CONSENT_ENTRY`` and ``consent_entry_after``)."""
-    return {"user_id": user_id, "phone": phone, "granted": granted, "channel": channel,
-            "at": utcnow()}  # fmt: skip
-
-
-def consent_entry_after(written: CTE) -> Insert:
-    """The ledger entry ``record_sms_consent`` writes, as one row for each row ``written``
-    (a CTE) returns: none when it returns none. The SMS webhook writes a STOP or START and
-    its entry this way in one statement on PostgreSQL (``webapp/sms/inbound.py``)."""
-    values = [value.label(name) for name, value in _CONSENT_VALUES.items()]
-    return insert(ConsentRecord.__table__).from_select(
-        list(_CONSENT_VALUES), select(*values).select_from(written)
+) -> ConsentRecord:
+    """Write a STOP (``granted=False``) or START to the consent ledger, with the wording's
+    version. Does not commit."""
+    entry = ConsentRecord(
+        user_id=user_id,
+        phone=phone,
+        kind="sms",
+        granted=granted,
+        version=SMS_CONSENT_VERSION,
+        channel=channel,
     )
-
-
-_CONSENT_COLUMNS = ConsentRecord.__table__.c
-# An entry's values: bound parameters (``sms_consent_values``), and what every SMS entry holds.
-_CONSENT_VALUES = {
-    name: bindparam(parameter, value, type_=_CONSENT_COLUMNS[name].type)
-    for name, parameter, value in (
-        ("user_id", "user_id", None),
-        ("phone", "phone", None),
-        ("kind", "kind", "sms"),
-        ("granted", "granted", None),
-        ("version", "version", SMS_CONSENT_VERSION),
-        ("channel", "channel", None),
-        ("created_at", "at", None),
-    )
-}
-_CONSENT_ENTRY = driver_sql.DriverStatement(
-    insert(ConsentRecord.__table__)
-    .values(**_CONSENT_VALUES)
-    .inline()  # no RETURNING of the new id, which nobody reads
-)
+    db.session.add(entry)
+    return entry
 
 
 def send_text(to: str, template: str, locale: str, **params: str) -> OutboundMessage:

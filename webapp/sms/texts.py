@@ -10,7 +10,11 @@ from flask import Flask, current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
+from ..config import ConfigError
 from ..i18n import BY_CODE
+from .segments import segments
+
+MAX_SEGMENTS = 2  # every text fits two SMS segments, with its values at their longest
 
 TEXTS = {
     "verify_phone": _l(
@@ -46,8 +50,8 @@ TEXTS = {
         "Reply STOP to end. Commands: STATUS, CONFIRM, CAMERA ON/OFF, LANG. Emergency: call 911."
     ),
     "help_unknown": _l(
-        "%(program)s: sign up at %(site)s to tell 911 about your household. Msg & data rates "
-        "may apply. Reply STOP to end. Emergency: call 911."
+        "%(program)s: sign up at %(site)s to tell 911 about your household. Msg frequency "
+        "varies. Msg & data rates may apply. Reply HELP for help, STOP to end. Emergency: call 911."
     ),
     "stop_confirmation": _l(
         "%(program)s: you will get no more texts from us. Reply START to get them again."
@@ -68,11 +72,10 @@ TEXTS = {
     "language_unknown": _l(
         "%(program)s: reply LANG and one of: English, Español, Polski, 中文, العربية."
     ),
-    "not_available": _l(
-        "%(program)s: this is not available by text yet. Reply HELP for what you can do."
-    ),
+    # Anything we cannot read: the emergency line first, in the language of the text.
     "not_understood": _l(
-        "%(program)s: sorry, we did not understand. Reply HELP for help. For emergencies call 911."
+        "If this is an emergency, call 911. %(program)s: we did not understand. "
+        "Reply HELP for help."
     ),
     # The emergency relay (webapp/dispatch/relay.py). The instant reply to the text that opens
     # a session: dispatchers on duty, or not; or the session could not be written.
@@ -157,6 +160,11 @@ TEXTS = {
     "footage_declined": _l(
         "%(program)s: OK, you said no to case %(case)s. The police will not contact you about it."
     ),
+    # A YES or NO without a code while requests are open (never taken as START).
+    "footage_code_needed": _l(
+        "%(program)s: please add the request's code, like YES %(code)s or NO %(code)s. "
+        "Open: %(codes)s."
+    ),
     "footage_unknown": _l(
         "%(program)s: no open footage request has the code %(code)s. It may have closed. See "
         "your requests on our website."
@@ -196,6 +204,7 @@ LONGEST_PARAMS = {
     "case": "XX-2027-0000000000/9-XX-2027-0000000000/",  # footage.services.CASE_NUMBER: 40
     "session": "9999999999",  # an emergency session's id
     "seconds": "999999",  # how long it has waited
+    "codes": "9999, 9999, 9999",  # the newest three open footage requests' codes
 }
 
 
@@ -207,23 +216,36 @@ def site(app: Flask | None = None) -> str:
 
 
 def render(template: str, locale: str, **params: str) -> str:
-    app = current_app._get_current_object()  # once: each use of the proxy costs a microsecond
-    params.setdefault("program", app.config["PROGRAM_NAME"])
-    params.setdefault("site", site(app))
-    return translated(template, locale, app) % params
+    """``TEXTS[template]`` in ``locale``, with ``params`` (the program's name and the site's
+    address by default)."""
+    params.setdefault("program", current_app.config["PROGRAM_NAME"])
+    params.setdefault("site", site())
+    with force_locale(locale):
+        return str(TEXTS[template]) % params
 
 
-def translated(template: str, locale: str, app: Flask | None = None) -> str:
-    """``TEXTS[template]`` in ``locale``, its placeholders unfilled. Looked up once per app
-    (``app``: the current app's) and shipped locale (the catalogs do not change while the app
-    runs): the SMS webhook renders a reply on every request, and ``force_locale`` each time
-    cost about 4 % of it."""
-    cache = (app or current_app).extensions.setdefault("sms_texts", {})
-    try:
-        return cache[template, locale]
-    except KeyError:
+def longest_text(program: str) -> tuple[str, str, int]:
+    """The text that takes the most SMS segments with ``program`` as the program's name and
+    every other value at its longest: (template, locale, segments)."""
+    longest = ("", "", 0)
+    for locale in BY_CODE:
         with force_locale(locale):
-            text = str(TEXTS[template])
-        if locale in BY_CODE:  # nothing else can grow the cache
-            cache[template, locale] = text
-        return text
+            for template, text in TEXTS.items():
+                rendered = str(text) % {**LONGEST_PARAMS, "program": program}
+                count = segments(rendered)
+                if count > longest[2]:
+                    longest = (template, locale, count)
+    return longest
+
+
+def check_program_name(app: Flask) -> None:
+    """Refuse a PROGRAM_NAME that would push a text past ``MAX_SEGMENTS`` in some language,
+    naming the text (called at start-up)."""
+    with app.app_context():
+        template, locale, count = longest_text(app.config["PROGRAM_NAME"])
+    if count > MAX_SEGMENTS:
+        raise ConfigError(
+            f"PROGRAM_NAME {app.config['PROGRAM_NAME']!r} is too long for text messages: the "
+            f"text {template!r} in {locale!r} would take {count} SMS segments (at most "
+            f"{MAX_SEGMENTS}). Choose a shorter name."
+        )

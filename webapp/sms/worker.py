@@ -1,6 +1,6 @@
 """The outbound worker: hands queued texts to the SMS backend, with retries.
 
-``flask --app wsgi sms worker`` runs it (``--once`` drains what is due and exits). Rows are
+``flask --app wsgi sms worker`` runs it (``webapp/jobs.py``). Rows are
 claimed in batches (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers can run),
 sent by a small thread pool, and written back in one transaction per batch. Rate limits (429),
 server errors and network errors are retried with exponential back-off; Twilio's permanent
@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -32,7 +31,6 @@ MAX_ATTEMPTS = 8
 BASE_DELAY = 2.0  # seconds; doubles each attempt, with jitter, capped
 MAX_DELAY = 15 * 60
 CLAIM_TIMEOUT = timedelta(minutes=5)
-RECOVER_EVERY = 10.0  # seconds between two searches for emergency texts that reached no session
 
 
 def backoff(attempts: int) -> timedelta:
@@ -122,40 +120,3 @@ def _record(row: OutboundMessage, sid: str | None, outcome) -> None:
         row.sent_at = utcnow()
         row.error_code = None
         log.info("sms %s sent", row.id)
-
-
-def run(once: bool = False, idle_sleep: float = 0.5) -> int:
-    """Deliver until stopped (or, with ``once``, until nothing is due now). Each round also
-    runs the emergency relay's own work (``relay_tick``) first, so its texts go out in it."""
-    total = 0
-    next_recovery = 0.0
-    while True:
-        recover_texts = time.monotonic() >= next_recovery
-        if recover_texts:
-            next_recovery = time.monotonic() + RECOVER_EVERY
-        relay_tick(recover_texts=recover_texts)
-        handled = deliver_due()
-        total += handled
-        if not handled:
-            if once:
-                return total
-            time.sleep(idle_sleep)
-
-
-def relay_tick(*, recover_texts: bool = True) -> None:
-    """Escalate emergency sessions waiting too long, put back those whose dispatcher left,
-    close those long left unclaimed, and (every ``RECOVER_EVERY`` seconds) file stored
-    emergency texts that reached no session. A failure here is logged and never stops the
-    sending of texts."""
-    from ..dispatch import relay
-    from ..dispatch.relay.recovery import RECOVERY_LOOKBACK
-
-    steps = [relay.escalate_due, relay.release_stranded, relay.lapse_stale]
-    if recover_texts:
-        steps.insert(0, lambda: relay.recover(since=utcnow() - RECOVERY_LOOKBACK))
-    for step in steps:
-        try:
-            step()
-        except Exception as error:
-            db.session.rollback()
-            relay.log_failure(log, "emergency relay step failed; next round again", error)

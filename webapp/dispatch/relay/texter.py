@@ -1,5 +1,5 @@
 """The texter's side: filing a stored text in its number's session (``receive``, called by
-``sms.inbound.dispatch``), and what every part of the relay shares about a texter's number:
+``sms_inbound.handler``), and what every part of the relay shares about a texter's number:
 the per-number lock, whether it can be texted back, and logging without words or numbers."""
 
 from __future__ import annotations

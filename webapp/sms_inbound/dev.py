@@ -22,7 +22,7 @@ from wtforms.validators import InputRequired, Length
 from ..accounts.forms import PhoneField
 from ..extensions import db
 from ..models import InboundMessage, OutboundMessage
-from .inbound import effective_auth_token
+from .routes import effective_auth_token
 
 bp = Blueprint("dev", __name__, url_prefix="/dev", template_folder="templates")
 

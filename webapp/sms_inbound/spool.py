@@ -15,9 +15,12 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy.exc import OperationalError
 
 from ..errors import log_failure
+from ..extensions import db
 from ..models.types import utcnow
+from .handler import handle
 
 log = logging.getLogger(__name__)
 
@@ -50,25 +53,30 @@ def write(form: dict[str, str]) -> Path:
 
 
 def import_all() -> int:
-    """Store and act on every spooled text, as the webhook would have (``inbound.handle``),
+    """Store and act on every spooled text, as the webhook would have (``handler.handle``),
     but with the reply sent as a text. Returns how many were new to the database.
 
-    A file is deleted only once its text is committed (or was already there); a text that
-    fails is logged, kept for the next import, and does not hold up the others.
+    A file is deleted only once its text is committed (or was already there). A text that
+    fails is logged and kept for the next import without holding up the others; when the
+    database itself is still away, the import stops there (the worker tries again soon).
+    Several workers may import at once: the MessageSid makes each text count once.
     """
-    from ..extensions import db
-    from .inbound import handle
-
     imported = 0
     for path in sorted(spool_dir().glob("*.json")):
-        record = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:  # another worker imported it meanwhile
+            continue
         form, spooled_at = record["form"], record.get("spooled_at")
         received_at = datetime.fromisoformat(spooled_at) if spooled_at else None
         try:
             imported += handle(form, source="spool", received_at=received_at).new
+        except OperationalError:
+            db.session.rollback()
+            raise  # the database is still away: nothing else would get in either
         except Exception as error:  # never the words or the number in the log
             db.session.rollback()
             log_failure(log, f"spooled text {path.stem} could not be imported; kept", error)
             continue
-        path.unlink()
+        path.unlink(missing_ok=True)
     return imported
