@@ -71,7 +71,7 @@ test-postgres: $(STAMP) translations-compile chromium iptables ## The whole suit
 
 test: $(STAMP) translations-compile chromium iptables lint ## Everything: lint, SQLite, then PostgreSQL when reachable
 	$(PYTEST)
-	@if $(BIN)/python tests/pg_reachable.py "$(TEST_DATABASE_URL)"; then \
+	@if $(BIN)/python tests/support/pg_reachable.py "$(TEST_DATABASE_URL)"; then \
 	  echo "== PostgreSQL pass ($(TEST_DATABASE_URL))"; \
 	  TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(PYTEST); \
 	elif [ -n "$$CI" ]; then \

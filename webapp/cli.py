@@ -1,9 +1,10 @@
-"""Command-line tools: ``flask --app wsgi users ...`` and ``flask --app wsgi audit ...``."""
+"""Command-line tools: ``flask --app wsgi users|audit|keys|reminders|sms|emergency ...``."""
 
 from __future__ import annotations
 
 import secrets
 import sys
+from datetime import timedelta
 
 import click
 from flask import Flask, current_app
@@ -13,10 +14,15 @@ from .accounts.errors import AccountError
 from .accounts.passwords import MAX_LENGTH, MIN_LENGTH, is_common
 from .accounts.services import create_account
 from .audit.services import verify_chain
+from .cameras.renewal import run_camera_reminders
 from .crypto import generate_key, rotate_keys
+from .dispatch.relay import escalate_due, lapse_stale, recover, release_stranded
+from .jobs import run as run_worker
 from .models import Role
+from .models.types import utcnow
 from .phones import InvalidPhoneNumber, to_e164
 from .profiles.freshness import run_reminders
+from .sms_inbound.spool import import_all
 
 users = AppGroup("users", help="Manage accounts.")
 audit = AppGroup("audit", help="Inspect the audit log.")
@@ -86,8 +92,6 @@ def keys_rotate() -> None:
 def reminders_run() -> None:
     """Send the profile and camera-renewal reminders that are due (idempotent: run it from a
     scheduler, e.g. hourly)."""
-    from .cameras.renewal import run_camera_reminders
-
     for name, counts in (("Profile", run_reminders()), ("Camera", run_camera_reminders())):
         click.echo(
             f"{name} reminders: {counts['sent']} sent, {counts['suppressed']} not sent (STOP), "
@@ -100,17 +104,13 @@ def reminders_run() -> None:
 def sms_worker(once: bool) -> None:
     """Send queued texts with retries, run the emergency relay's timers and import the
     spool (runs until stopped)."""
-    from .jobs import run
-
-    sent = run(once=once)
+    sent = run_worker(once=once)
     click.echo(f"Handled {sent} messages.")
 
 
 @sms.command("import-spool")
 def sms_import_spool() -> None:
     """Store and act on texts received while the database was down (exactly once)."""
-    from .sms_inbound.spool import import_all
-
     click.echo(f"Imported {import_all()} spooled messages.")
 
 
@@ -118,8 +118,6 @@ def sms_import_spool() -> None:
 def emergency_escalate() -> None:
     """Escalate sessions nobody claimed in time, put back those whose dispatcher left, close
     those long left unclaimed (idempotent: the SMS worker runs this every round)."""
-    from .dispatch.relay import escalate_due, lapse_stale, release_stranded
-
     escalated, released, lapsed = escalate_due(), release_stranded(), lapse_stale()
     click.echo(
         f"Escalated {escalated} sessions; released {released} whose dispatcher left; "
@@ -133,11 +131,6 @@ def emergency_escalate() -> None:
 def emergency_recover(hours: int) -> None:
     """File stored emergency texts that reached no session (after a failure), at the time
     they arrived (idempotent)."""
-    from datetime import timedelta
-
-    from .dispatch.relay import recover
-    from .models.types import utcnow
-
     filed = recover(since=utcnow() - timedelta(hours=hours))
     click.echo(f"Recovered {filed} emergency texts.")
 

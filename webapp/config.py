@@ -1,6 +1,6 @@
 """Typed settings read from the environment, validated before the app starts.
 
-Every variable is documented in README.md ("Configuration"). ``Settings.from_env`` reads
+Every variable is documented in docs/operations.md ("Configuration"). ``Settings.from_env`` reads
 them; ``create_app(config)`` may override any of them with a mapping (the tests do).
 Production refuses to start without a real secret key or with debug on.
 """
@@ -252,6 +252,8 @@ class Settings:
             "BABEL_DEFAULT_TIMEZONE": self.TIMEZONE,
             "RATELIMIT_HEADERS_ENABLED": True,
             "MAX_CONTENT_LENGTH": 256 * 1024,
+            # werkzeug's scrypt; not an environment setting (the tests pass a cheaper one).
+            "PASSWORD_HASH_METHOD": "scrypt",
         }
 
 

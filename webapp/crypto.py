@@ -102,9 +102,7 @@ class EncryptedText(TypeDecorator):
 
 
 def _cipher() -> FieldCipher:
-    # (Not ``current_app.extensions``: an attribute looked up through the proxy costs about a
-    # microsecond, and the SMS webhook encrypts two values on every request.)
-    return current_app._get_current_object().extensions["field_cipher"]
+    return current_app.extensions["field_cipher"]
 
 
 def init_crypto(app) -> None:

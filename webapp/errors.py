@@ -1,4 +1,5 @@
-"""Translated error pages (HTML), JSON for API-ish clients."""
+"""Errors: the base of every service's errors, the translated error pages (HTML, or JSON for
+API clients), and logging a failure without personal data."""
 
 from __future__ import annotations
 
@@ -11,6 +12,22 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A problem the person can fix, raised by a service: a translated ``message`` and, when
+    it belongs to one, the form ``field`` to show it next to (``views.attach_error``)."""
+
+    message = _l("Something went wrong. Please try again.")
+    field: str | None = None
+
+    def __init__(self, message=None, field: str | None = None):
+        super().__init__()
+        if message is not None:
+            self.message = message
+        if field is not None:
+            self.field = field
+
 
 MESSAGES = {
     400: (_l("Bad request"), _l("We could not understand that request. Go back and try again.")),

@@ -5,19 +5,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from ..errors import ServiceError
 
-class AccountError(Exception):
-    """A problem the person can fix; ``field`` names the form field it belongs to."""
 
-    message = _l("Something went wrong. Please try again.")
-    field: str | None = None
-
-    def __init__(self, message=None, field: str | None = None):
-        super().__init__()
-        if message is not None:
-            self.message = message
-        if field is not None:
-            self.field = field
+class AccountError(ServiceError):
+    """A problem with an account the person can fix."""
 
 
 class PhoneTaken(AccountError):

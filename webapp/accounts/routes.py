@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 from contextlib import suppress
-from functools import wraps
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..extensions import limiter
 from ..i18n import current_language
 from ..models import CodePurpose
 from ..phones import masked
 from ..security import safe_next, second_factor_url
+from ..views import (
+    CODE_CHECK_LIMIT,
+    CODE_SEND_LIMIT,
+    attach_error,
+    fresh_session,
+    post_only,
+    verified_required,
+)
 from . import bp, services
 from .codes import code_text_failed
 from .errors import AccountError, ResendTooSoon, SmsNotSent, TooManyCodes
@@ -30,52 +36,16 @@ from .forms import (
 
 SIGN_IN_LIMIT = "10 per minute;50 per hour"
 SIGN_UP_LIMIT = "10 per hour"
-CODE_SEND_LIMIT = "5 per 15 minutes"
-CODE_CHECK_LIMIT = "20 per 15 minutes"
-
-
-def _post_only(limit: str):
-    return limiter.limit(limit, methods=["POST"])
-
-
-def _attach(form, error: AccountError) -> None:
-    """Show a service error next to its field, or in the summary when it has none."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-
-
-def _fresh_session() -> None:
-    """Empty the cookie session (against fixation), keeping only the language choice."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
 
 
 def _sign_in(user) -> None:
-    _fresh_session()
+    fresh_session()
     session["sid"] = services.start_session(user)
     login_user(user)
 
 
-def verified_required(view):
-    """Signed in and with a verified phone; otherwise on to the verification page."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.phone_verified:
-            return redirect(url_for("accounts.verify"))
-        return view(*args, **kwargs)
-
-    return wrapped
-
-
 @bp.route("/sign-up", methods=["GET", "POST"])
-@_post_only(SIGN_UP_LIMIT)
+@post_only(SIGN_UP_LIMIT)
 def sign_up():
     if current_user.is_authenticated:
         return redirect(url_for("accounts.dashboard"))
@@ -92,7 +62,7 @@ def sign_up():
                 consent=form.consent.data,
             )
         except AccountError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             _sign_in(user)
             flash(_("Your account is created. We sent a code to your phone."), "success")
@@ -102,7 +72,7 @@ def sign_up():
 
 @bp.route("/verify", methods=["GET", "POST"])
 @login_required
-@_post_only(CODE_CHECK_LIMIT)
+@post_only(CODE_CHECK_LIMIT)
 def verify():
     if current_user.phone_verified:
         return redirect(url_for("accounts.dashboard"))
@@ -111,7 +81,7 @@ def verify():
         try:
             services.verify_phone(current_user, form.code.data)
         except AccountError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             flash(_("Your phone number is verified."), "success")
             return redirect(url_for("accounts.dashboard"))
@@ -127,7 +97,7 @@ def verify():
 
 @bp.route("/verify/resend", methods=["POST"])
 @login_required
-@_post_only(CODE_SEND_LIMIT)
+@post_only(CODE_SEND_LIMIT)
 def resend():
     form = EmptyForm()
     if form.validate_on_submit():
@@ -141,7 +111,7 @@ def resend():
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@_post_only(SIGN_IN_LIMIT)
+@post_only(SIGN_IN_LIMIT)
 def sign_in():
     if current_user.is_authenticated:
         return redirect(url_for("accounts.dashboard"))
@@ -150,7 +120,7 @@ def sign_in():
         try:
             user = services.authenticate(form.phone.e164, form.password.data)
         except AccountError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             _sign_in(user)
             if not user.phone_verified:
@@ -168,7 +138,7 @@ def sign_out():
     if form.validate_on_submit():
         services.end_session(session.get("sid"))
         logout_user()
-        _fresh_session()
+        fresh_session()
         flash(_("You are signed out."), "success")
     return redirect(url_for("main.index"))
 
@@ -193,14 +163,14 @@ def settings():
 
 @bp.route("/phone", methods=["GET", "POST"])
 @verified_required
-@_post_only(CODE_SEND_LIMIT)
+@post_only(CODE_SEND_LIMIT)
 def change_phone():
     form = ChangePhoneForm()
     if form.validate_on_submit():
         try:
             services.start_phone_change(current_user, form.phone.e164, form.password.data)
         except AccountError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             return redirect(url_for("accounts.confirm_phone"))
     return render_template("accounts/change_phone.html", form=form)
@@ -208,7 +178,7 @@ def change_phone():
 
 @bp.route("/phone/confirm", methods=["GET", "POST"])
 @verified_required
-@_post_only(CODE_CHECK_LIMIT)
+@post_only(CODE_CHECK_LIMIT)
 def confirm_phone():
     pending = services.pending_phone_change(current_user)
     if pending is None:
@@ -219,7 +189,7 @@ def confirm_phone():
         try:
             services.confirm_phone_change(current_user, form.code.data)
         except AccountError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             flash(_("Your phone number is changed."), "success")
             return redirect(url_for("accounts.dashboard"))
@@ -227,7 +197,7 @@ def confirm_phone():
 
 
 @bp.route("/reset", methods=["GET", "POST"])
-@_post_only(CODE_SEND_LIMIT)
+@post_only(CODE_SEND_LIMIT)
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
@@ -240,7 +210,7 @@ def reset_request():
 
 
 @bp.route("/reset/code", methods=["GET", "POST"])
-@_post_only(CODE_CHECK_LIMIT)
+@post_only(CODE_CHECK_LIMIT)
 def reset_password():
     phone = session.get("reset_phone")
     if not phone:
@@ -250,7 +220,7 @@ def reset_password():
         try:
             services.reset_password(phone, form.code.data, form.password.data)
         except AccountError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             session.pop("reset_phone", None)
             flash(_("Your password is changed. Sign in with your new password."), "success")

@@ -12,10 +12,10 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from ..security import safe_next, second_factor_required, second_factor_url
+from ..views import CODE_CHECK_LIMIT, attach_error, post_only
 from . import bp, second_factor
 from .errors import AccountError
 from .forms import AppCodeForm, SecondFactorForm
-from .routes import CODE_CHECK_LIMIT, _attach, _post_only
 
 
 def staff_only(view):
@@ -40,7 +40,7 @@ def _grouped(secret: str) -> str:
 
 @bp.route("/second-factor/setup", methods=["GET", "POST"])
 @staff_only
-@_post_only(CODE_CHECK_LIMIT)
+@post_only(CODE_CHECK_LIMIT)
 def second_factor_setup():
     if second_factor.is_enrolled(current_user):
         return redirect(second_factor_url(current_user, request.args.get("next")))
@@ -51,7 +51,7 @@ def second_factor_setup():
                 current_user, form.code.data, session.get("sid")
             )
         except AccountError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             return render_template(
                 "accounts/recovery_codes.html", codes=codes, continue_url=_next(), enrolled=True
@@ -67,7 +67,7 @@ def second_factor_setup():
 
 @bp.route("/second-factor", methods=["GET", "POST"], endpoint="second_factor")
 @staff_only
-@_post_only(CODE_CHECK_LIMIT)
+@post_only(CODE_CHECK_LIMIT)
 def enter_code():
     if not second_factor.is_enrolled(current_user):
         return redirect(second_factor_url(current_user, request.args.get("next")))
@@ -78,7 +78,7 @@ def enter_code():
         try:
             used = second_factor.verify(current_user, session.get("sid"), form.code.data)
         except AccountError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             if used == second_factor.RECOVERY:
                 left = second_factor.recovery_codes_left(current_user)
@@ -99,14 +99,14 @@ def enter_code():
 @bp.route("/second-factor/recovery-codes", methods=["GET", "POST"])
 @staff_only
 @second_factor_required
-@_post_only(CODE_CHECK_LIMIT)
+@post_only(CODE_CHECK_LIMIT)
 def recovery_codes():
     form = AppCodeForm()
     if form.validate_on_submit():
         try:
             codes = second_factor.regenerate_recovery_codes(current_user, form.code.data)
         except AccountError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             return render_template(
                 "accounts/recovery_codes.html",

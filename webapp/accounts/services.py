@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import cache
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -43,15 +45,18 @@ SESSION_MAX_AGE = timedelta(hours=12)  # then sign in again, whatever the cookie
 # per SESSION_TOUCH_INTERVAL, so the cut-off is exact to within that interval.
 STAFF_SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
 
-# A real hash to compare against when the phone is unknown, so timing does not tell.
-_DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
-
 
 # --- passwords and codes -------------------------------------------------------------------
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+@cache
+def _dummy_hash(method: str) -> str:
+    """A real hash to compare against when the phone is unknown, so timing does not tell."""
+    return generate_password_hash(secrets.token_hex(16), method=method)
 
 
 # --- sign-up and phone verification --------------------------------------------------------
@@ -148,7 +153,7 @@ def authenticate(phone: str, password: str) -> User:
     now = utcnow()
     user = find_user_by_phone(phone)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         record("sign_in", outcome="failure", reason="unknown account")
         db.session.commit()
         raise InvalidCredentials()

@@ -22,12 +22,12 @@ from flask_login import current_user
 
 from ..accounts.errors import AccountError
 from ..accounts.forms import EmptyForm
-from ..accounts.routes import _attach
 from ..i18n import BY_CODE
 from ..models import Role
 from ..models.types import utcnow
 from ..phones import display, masked
 from ..security import role_required
+from ..views import attach_error
 from . import audit_log, bp, services, tokens
 from .forms import ROLE_LABELS, AuditFilterForm, RoleForm, StaffAccountForm, TokenForm
 from .services import ALL_ROLES
@@ -88,7 +88,7 @@ def new_account():
                 locale=form.locale.data,
             )
         except AccountError as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             flash(_("The account is created. Give the temporary password to its holder in "
                     "person; they sign in with it and their phone number."), "success")  # fmt: skip

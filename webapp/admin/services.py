@@ -149,7 +149,8 @@ def reset_second_factor(actor: User, user_id: int) -> User:
     forget the app and the codes, and sign the account out everywhere. At the next sign-in,
     password first, they set up a new app. They are told by text at once, so that a reset
     they did not ask for does not go unnoticed. (The admin checks who is asking before this,
-    in person or by calling back the number on file: README, "Staff accounts".)"""
+    in person or by calling back the number on file: docs/security.md, "The staff second
+    factor".)"""
     user = get_account(user_id)
     if user.id == actor.id:
         raise CannotChangeOwnAccount(

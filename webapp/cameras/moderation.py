@@ -10,10 +10,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..accounts.errors import AccountError
-from ..accounts.routes import _attach
+from ..errors import ServiceError
 from ..models import RegistrationStatus, Role
 from ..security import role_required
+from ..views import attach_error
 from . import services
 from .forms import ModerationForm
 from .queue import WAITED_DAYS, moderation_queue
@@ -60,8 +60,8 @@ def review(registration_id: int):
             )
         except services.NotFound:
             abort(404)
-        except AccountError as error:
-            _attach(form, error)
+        except ServiceError as error:
+            attach_error(form, error)
         else:
             flash(_("Done. The registrant gets a text."), "success")
             return redirect(url_for("moderation.queue"))

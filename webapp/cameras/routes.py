@@ -9,12 +9,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..accounts.errors import AccountError
 from ..accounts.forms import EmptyForm
-from ..accounts.routes import verified_required
+from ..errors import ServiceError
 from ..extensions import db, limiter
 from ..models import RegistrationStatus
 from ..profiles.services import profile_for
+from ..views import verified_required
 from . import bp, services
 from .forms import (
     LABELS,
@@ -182,7 +182,7 @@ def remove_system(registration_id: int, system_id: int):
             services.remove_system(current_user, registration_id, system_id)
         except services.NotFound:
             abort(404)
-        except AccountError as error:
+        except ServiceError as error:
             flash(str(error.message), "error")
         else:
             flash(_("Removed."), "success")

@@ -14,8 +14,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..accounts.errors import AccountError
 from ..audit.services import record
+from ..errors import ServiceError
 from ..extensions import db
 from ..models import (
     CameraEvent,
@@ -42,7 +42,7 @@ SYSTEM_FIELDS = ("placement", "camera_count", "views", "recording", "retention_d
 NUMBER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
-class CameraError(AccountError):
+class CameraError(ServiceError):
     """A problem the owner or moderator can fix (same shape as account errors)."""
 
 

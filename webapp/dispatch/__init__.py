@@ -6,4 +6,4 @@ from flask import Blueprint
 bp = Blueprint("dispatch", __name__, url_prefix="/staff/dispatch", template_folder="templates")
 api_bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import api, lookup_routes, routes  # noqa: E402, F401
+from . import api, console_routes, lookup_routes  # noqa: E402, F401

@@ -26,8 +26,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import contains_eager, joinedload
 
-from ..accounts.errors import AccountError
 from ..audit.services import record
+from ..errors import ServiceError
 from ..extensions import db
 from ..models import (
     ApiToken,
@@ -71,7 +71,7 @@ CHANNELS = ("web", "api", "session")
 DEFAULT_AGENCY = "911"
 
 
-class LookupProblem(AccountError):
+class LookupProblem(ServiceError):
     """A problem the dispatcher can fix (same shape as account errors: message, field)."""
 
     code = "invalid_request"  # what the API answers with

@@ -13,11 +13,11 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..accounts.routes import _attach
 from ..extensions import limiter
 from ..models import Role
 from ..profiles.forms import BUILDING_TYPES, COMMUNICATION_NEEDS, RELATIONSHIPS
 from ..security import role_required
+from ..views import attach_error
 from . import bp
 from . import lookup as services
 from .forms import LookupForm
@@ -65,7 +65,7 @@ def lookup():
             row = services.lookup(form.phone.data, form.incident.data,
                                   dispatcher=current_user, channel="web")  # fmt: skip
         except services.LookupProblem as error:
-            _attach(form, error)
+            attach_error(form, error)
         else:
             return redirect(url_for("dispatch.lookup_panel", lookup_id=row.id))
     return render_template(

@@ -9,9 +9,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..accounts.errors import AccountError
+from ..errors import ServiceError
 from ..models import RecipientState, Role
 from ..security import role_required
+from ..views import attach_error
 from . import bp, services, tracking
 from .forms import DESCRIPTION_HINT, RequestForm
 
@@ -52,8 +53,8 @@ def new_request():
                 current_user, form.case_number.data, latitude, longitude,
                 form.registration.data, start, end, form.description.data,
             )  # fmt: skip
-        except AccountError as error:
-            _attach(form, error)
+        except ServiceError as error:
+            attach_error(form, error)
         else:
             flash(_("The request is sent. Answers appear here as they arrive."), "success")
             return redirect(url_for("footage.show_request", request_id=created.id))
@@ -61,14 +62,6 @@ def new_request():
         "footage/new.html", form=form, chosen=chosen or [], description_hint=DESCRIPTION_HINT,
         selected=set(form.registration.data), timezone_name=current_app.config["TIMEZONE"],
     )  # fmt: skip
-
-
-def _attach(form, error: AccountError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 @bp.route("/staff/police/requests/")

@@ -7,10 +7,10 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..accounts.errors import AccountError
 from ..accounts.forms import EmptyForm
-from ..accounts.routes import verified_required
+from ..errors import ServiceError
 from ..extensions import db
+from ..views import verified_required
 from . import bp, services, tracking
 
 
@@ -34,7 +34,7 @@ def answer(recipient_id: int, choice: str):
             services.answer(current_user, recipient.code, choice == "yes", "web",
                             request_id=recipient.request_id)  # fmt: skip
             db.session.commit()
-        except AccountError as error:
+        except ServiceError as error:
             flash(str(error.message), "error")
         else:
             if choice == "yes":

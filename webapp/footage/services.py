@@ -1,7 +1,7 @@
 """Footage requests: an officer asks chosen camera owners for footage; owners answer YES or NO,
 by text or on the website (one function, ``answer``, for both).
 
-Rules (README, "Footage requests"):
+Rules:
 
 - only approved, willing, current (not lapsed) registrations can be asked;
 - the time window is 15 minutes to 12 hours long and has ended; the description is short and
@@ -33,10 +33,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from ..accounts.errors import AccountError
 from ..audit.services import record
 from ..cameras.renewal import renewal
 from ..cameras.search import distance_m
+from ..errors import ServiceError
 from ..extensions import db
 from ..mail import MailError, send_email
 from ..models import (
@@ -62,7 +62,7 @@ CASE_NUMBER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./#:_()-]{0,39}$")
 CODE_DIGITS = 4
 
 
-class FootageError(AccountError):
+class FootageError(ServiceError):
     """A problem the officer or owner can fix (same shape as account errors)."""
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from flask import Response, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..accounts.routes import _attach
 from ..models import Role
 from ..security import role_required
+from ..views import attach_error
 from . import bp, services
 from .export import filename, to_csv
 from .forms import SearchForm
@@ -33,7 +33,7 @@ def search():
         try:
             result = services.search(current_user, form.query())
         except services.SearchError as error:
-            _attach(form, error)
+            attach_error(form, error)
     return render_template(
         "police/search.html",
         form=form,

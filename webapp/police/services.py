@@ -14,10 +14,10 @@ from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..accounts.errors import AccountError
 from ..audit.services import record
 from ..cameras.geocoding import geocoder
 from ..cameras.search import CameraHit, cameras_within
+from ..errors import ServiceError
 from ..extensions import db
 from ..models import User
 
@@ -27,7 +27,7 @@ SEARCH = "camera.search"
 EXPORT = "camera.search.export"
 
 
-class SearchError(AccountError):
+class SearchError(ServiceError):
     """A problem the officer can fix (same shape as account errors)."""
 
 

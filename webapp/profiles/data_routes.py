@@ -8,8 +8,8 @@ from flask import Response, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
-from ..accounts.errors import AccountError
-from ..accounts.routes import _attach, _fresh_session, verified_required
+from ..errors import ServiceError
+from ..views import attach_error, fresh_session, verified_required
 from . import data_bp as bp
 from . import rights
 from .forms import DeleteAccountForm
@@ -39,11 +39,11 @@ def delete():
     if form.validate_on_submit():
         try:
             rights.delete_account(current_user, form.password.data)
-        except AccountError as error:
-            _attach(form, error)
+        except ServiceError as error:
+            attach_error(form, error)
         else:
             logout_user()
-            _fresh_session()
+            fresh_session()
             session.pop("sid", None)
             flash(_("Your account and everything in it are deleted."), "success")
             return redirect(url_for("main.index"))

@@ -13,10 +13,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from ..accounts.errors import AccountError
 from ..accounts.forms import EmptyForm
-from ..accounts.routes import CODE_CHECK_LIMIT, CODE_SEND_LIMIT, _attach, verified_required
+from ..errors import ServiceError
 from ..extensions import db, limiter
+from ..views import CODE_CHECK_LIMIT, CODE_SEND_LIMIT, attach_error, verified_required
 from . import bp, services
 from .forms import (
     AddPhoneForm,
@@ -169,8 +169,8 @@ def phones():
     if form.validate_on_submit():
         try:
             entry = services.add_phone(current_user, form.phone.e164)
-        except AccountError as error:
-            _attach(form, error)
+        except ServiceError as error:
+            attach_error(form, error)
         else:
             return redirect(url_for("profiles.verify_phone", phone_id=entry.id))
     return render_template(
@@ -188,8 +188,8 @@ def verify_phone(phone_id: int):
     if form.validate_on_submit():
         try:
             services.verify_phone(current_user, phone_id, form.code.data)
-        except AccountError as error:
-            _attach(form, error)
+        except ServiceError as error:
+            attach_error(form, error)
         else:
             flash(_("The phone number is verified."), "success")
             return redirect(url_for("profiles.phones"))
@@ -204,7 +204,7 @@ def resend_phone_code(phone_id: int):
     if EmptyForm().validate_on_submit():
         try:
             services.resend_phone_code(current_user, phone_id)
-        except AccountError as error:
+        except ServiceError as error:
             flash(str(error.message), "error")
         else:
             flash(_("We sent a new code."), "success")

@@ -12,8 +12,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..accounts.codes import check_code, issue_code
-from ..accounts.errors import AccountError
 from ..audit.services import record
+from ..errors import ServiceError
 from ..extensions import db
 from ..models import (
     CodePurpose,
@@ -39,7 +39,7 @@ ITEM_MODELS: dict[str, type] = {
 }
 
 
-class ProfileError(AccountError):
+class ProfileError(ServiceError):
     """A problem the resident can fix (same shape as account errors)."""
 
 
@@ -167,7 +167,7 @@ def add_phone(user: User, phone: str) -> ProfilePhone:
     db.session.flush()
     try:
         issue_code(user, CodePurpose.ADD_PROFILE_PHONE, phone)
-    except AccountError:
+    except ServiceError:
         db.session.delete(entry)  # a number that got no code is not kept half-added
         db.session.commit()
         raise

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 # The only texts a number that replied STOP may still receive: the STOP confirmation, and the
 # emergency relay's texts. Someone who texts 911 must hear back from the dispatcher whatever
-# they replied before (README, "Emergency texts"); Twilio's own opt-out may still block them.
+# they replied before (docs/sms.md, "Emergency texts"); Twilio's own opt-out may still block them.
 EMERGENCY_TEMPLATES = frozenset(
     {
         "emergency_reply",  # a dispatcher's own words (send_raw)

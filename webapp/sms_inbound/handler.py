@@ -21,7 +21,7 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import force_locale, format_date
-from sqlalchemy import exists, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import load_only, raiseload
 
@@ -102,7 +102,7 @@ def handle(
     phone = form.get("From", "")[:32]
     command = parse(body)
     message_id = db.session.execute(
-        _insert(db.session.get_bind().dialect.name),
+        _INSERT[db.session.get_bind().dialect.name],
         {
             "message_sid": sid,
             "from_number": phone,
@@ -113,9 +113,7 @@ def handle(
         },
     ).scalar()
     if message_id is None:  # Twilio sent this one before
-        stored = db.session.scalar(
-            select(InboundMessage.reply).where(InboundMessage.message_sid == sid)
-        )
+        stored = db.session.scalar(_STORED_REPLY, {"sid": sid})
         db.session.rollback()
         return Handled(stored or "", new=False)
 
@@ -125,28 +123,44 @@ def handle(
     if source == "spool" and reply.template is not None:
         send_text(sender.phone, reply.template, reply.locale, **reply.params)
     db.session.execute(
-        update(InboundMessage)
-        .where(InboundMessage.id == message_id)
-        .values(command=reply.command or command.name, reply=text or None, processed_at=utcnow())
-    )
+        _ANSWERED,
+        {"message_id": message_id, "cmd": reply.command or command.name, "text": text or None,
+         "at": utcnow()},
+    )  # fmt: skip
     db.session.commit()
     return Handled(text, new=True)
 
 
-def _insert(dialect: str):
+# The webhook's statements, built once with bound parameters (Core, on the tables), as
+# SQLAlchemy's documentation advises for statements run on every request.
+_MESSAGES = InboundMessage.__table__
+
+
+def _insert_text(insert):
     """The text's row, unless its MessageSid is stored already: its id, or no row."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(InboundMessage)
-        .on_conflict_do_nothing(index_elements=["message_sid"])
-        .returning(InboundMessage.id)
+    return (insert(_MESSAGES).on_conflict_do_nothing(index_elements=["message_sid"])).returning(
+        _MESSAGES.c.id
     )
 
 
-def read_sender(phone: str) -> Sender:
-    """The state of a number, in one query."""
+_INSERT = {"postgresql": _insert_text(postgresql.insert), "sqlite": _insert_text(sqlite.insert)}
+_STORED_REPLY = select(_MESSAGES.c.reply).where(_MESSAGES.c.message_sid == bindparam("sid"))
+_ANSWERED = (
+    update(_MESSAGES)
+    .where(_MESSAGES.c.id == bindparam("message_id"))
+    .values(
+        command=bindparam("cmd"),
+        reply=bindparam("text", type_=_MESSAGES.c.reply.type),
+        processed_at=bindparam("at", type_=_MESSAGES.c.processed_at.type),
+    )
+)
+
+
+def _sender_state():
+    """A number's account, latest SMS consent and live emergency session, in one query."""
     users, consents = User.__table__.c, ConsentRecord.__table__.c
     sessions = EmergencySession.__table__.c
+    phone = bindparam("phone", type_=users.phone.type)
     user = select(users.id, users.locale, users.phone_verified_at).where(users.phone == phone)
     user = user.subquery()
     latest_consent = (
@@ -159,15 +173,21 @@ def read_sender(phone: str) -> Sender:
     live_session = exists().where(
         sessions.phone == phone, sessions.status.in_(list(SessionStatus.LIVE))
     )
-    row = db.session.execute(
-        select(
-            select(user.c.id).scalar_subquery(),
-            select(user.c.locale).scalar_subquery(),
-            select(user.c.phone_verified_at).scalar_subquery(),
-            latest_consent,
-            live_session,
-        )
-    ).one()
+    return select(
+        select(user.c.id).scalar_subquery(),
+        select(user.c.locale).scalar_subquery(),
+        select(user.c.phone_verified_at).scalar_subquery(),
+        latest_consent,
+        live_session,
+    )
+
+
+_SENDER_STATE = _sender_state()
+
+
+def read_sender(phone: str) -> Sender:
+    """The state of a number, in one query."""
+    row = db.session.execute(_SENDER_STATE, {"phone": phone}).one()
     return Sender(
         phone=phone,
         user_id=row[0],
@@ -201,10 +221,9 @@ def respond(
     if name == "help":  # always answered, STOP or not (the carriers' rules)
         return Reply("help" if sender.account else "help_unknown", locale)
     if name in ("answer_yes", "answer_no") and not command.argument:
-        codes = footage.open_codes(sender.account) if sender.account else []
-        if codes:
-            shown = ", ".join(codes[:3])
-            return Reply("footage_code_needed", locale, {"code": codes[0], "codes": shown})
+        asked = _ask_for_code(sender.account, locale) if sender.account else None
+        if asked is not None:
+            return asked
         if name == "answer_yes" and sender.opted_out:
             name = "start"  # "YES" from a number that replied STOP, with nothing to answer
         else:
@@ -220,6 +239,15 @@ def respond(
         return Reply("help_unknown", locale)
     user = db.session.get(User, sender.account)
     return HANDLERS[name](user, command)
+
+
+def _ask_for_code(user_id: int, locale: str) -> Reply | None:
+    """While footage requests are open, a YES or NO without a valid code asks for one,
+    naming the newest three open codes; None when none is open."""
+    codes = footage.open_codes(user_id)
+    if not codes:
+        return None
+    return Reply("footage_code_needed", locale, {"code": codes[0], "codes": ", ".join(codes[:3])})
 
 
 def _relay(
@@ -316,7 +344,9 @@ def _footage_answer(yes: bool):
         try:
             result = footage.answer(user, code, yes, "sms")
         except footage.FootageError:  # no such code, or the request has closed
-            return Reply("footage_unknown", user.locale, {"code": code})
+            return _ask_for_code(user.id, user.locale) or Reply(
+                "footage_unknown", user.locale, {"code": code}
+            )
         params = {"code": result.code, "case": result.request.case_number}
         return Reply("footage_agreed" if yes else "footage_declined", user.locale, params)
 

@@ -9,29 +9,14 @@ services; every name the console needs is importable from here (``relay.claim(..
   answered: dispatchers have it and CALL 911 IF YOU CAN, or the line is not monitored right
   now; if filing fails, "we could not pass your message on: call 911".
 - ``duty``: who is on duty (signed in past the second factor and seen within 5 minutes).
-- ``console``: the queue, a session's thread, and the dispatcher's actions.
+- ``sessions``: the queue, a session's thread, and the dispatcher's actions.
 - ``escalation``: unclaimed sessions escalated to the texter and supervisors, sessions whose
   dispatcher left put back in the queue, long-unclaimed ones closed.
 - ``recovery``: stored texts that reached no session filed after a failure.
 
-README.md ("Emergency texts") gives the rules and why.
+docs/sms.md ("Emergency texts") gives the rules and why.
 """
 
-from .console import (
-    OUTCOMES,
-    QUICK_REPLIES,
-    SessionRow,
-    ThreadEntry,
-    claim,
-    close,
-    get_session,
-    live_sessions,
-    mark_read,
-    quick_reply,
-    reply,
-    thread,
-    transfer,
-)
 from .duty import (
     DUTY_SEEN_WITHIN,
     dispatchers_on_duty,
@@ -58,6 +43,21 @@ from .errors import (
 )
 from .escalation import escalate_due, lapse_stale, release_stranded
 from .recovery import recover
+from .sessions import (
+    OUTCOMES,
+    QUICK_REPLIES,
+    SessionRow,
+    ThreadEntry,
+    claim,
+    close,
+    get_session,
+    live_sessions,
+    mark_read,
+    quick_reply,
+    reply,
+    thread,
+    transfer,
+)
 from .texter import log_failure, receive
 
 __all__ = [

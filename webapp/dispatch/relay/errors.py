@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ...accounts.errors import AccountError
+from ...errors import ServiceError
 
 MAX_REPLY_LENGTH = 640  # characters: 5 segments in GSM-7, 10 in Chinese or Arabic
 
@@ -14,7 +14,7 @@ class NotFound(LookupError):
     """No such session (the console answers 404)."""
 
 
-class RelayError(AccountError):
+class RelayError(ServiceError):
     """A problem the dispatcher can act on (same shape as account errors: message, field)."""
 
 
